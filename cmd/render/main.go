@@ -1,0 +1,107 @@
+// Command render turns a cluster described in CUE into the folder Flux
+// syncs: go run ./cmd/render renders cue/clusters/polylab into
+// clusters/polylab. See -h for the flags.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rogpeppe/go-internal/diff"
+
+	"github.com/polylab/polylab-gitops/pkg/render"
+	"github.com/polylab/polylab-gitops/pkg/render/tree"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // invalid model, render failure, or -check found differences
+	exitUsage   = 2
+	defaultCUE  = "cue"
+	defaultName = "polylab"
+)
+
+func run(args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("render", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	cueDir := flags.String("cue", defaultCUE, "the CUE module `dir`ectory holding schema/ and clusters/")
+	cluster := flags.String("cluster", defaultName, "the cluster to render: the package cue/clusters/`name`")
+	out := flags.String("out", "", "the output `dir`ectory (default clusters/<cluster>)")
+	check := flags.Bool("check", false, "write nothing; exit 1 and list every missing, stale or extra file if the output differs from a fresh render")
+	showDiff := flags.Bool("diff", false, "write nothing; print a unified diff of what a render would change")
+	flags.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: go run ./cmd/render [flags]\n\n")
+		fmt.Fprintf(stderr, "Renders the cluster described in CUE into the folder Flux syncs. A render\n")
+		fmt.Fprintf(stderr, "verifies the whole tree in memory first and writes nothing if anything is wrong.\n\n")
+		flags.PrintDefaults()
+		fmt.Fprintf(stderr, "\nExit status: 0 done (or up to date), 1 invalid model, failed render or out of date, 2 usage error.\n")
+	}
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "render: unexpected argument %q; see -h\n", flags.Arg(0))
+		return exitUsage
+	}
+	if *check && *showDiff {
+		fmt.Fprintf(stderr, "render: -check and -diff do not go together; pick one\n")
+		return exitUsage
+	}
+	if *out == "" {
+		*out = filepath.Join("clusters", *cluster)
+	}
+
+	start := time.Now()
+	cwd, _ := os.Getwd()
+	_, t, err := render.Build(render.DirSource(*cueDir), *cluster)
+	if err != nil {
+		render.PrintError(stderr, err, cwd)
+		return exitFailed
+	}
+	plan, err := tree.Compare(t, *out)
+	if err != nil {
+		fmt.Fprintf(stderr, "render: %v\n", err)
+		return exitFailed
+	}
+	switch {
+	case *check:
+		if len(plan.Changes) == 0 {
+			fmt.Fprintf(stdout, "render: %s is up to date (%d files)\n", *out, plan.Unchanged)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "render: %s is out of date:\n", *out)
+		for _, c := range plan.Changes {
+			fmt.Fprintf(stderr, "  %-7s  %s\n", c.Kind, filepath.ToSlash(filepath.Join(*out, c.Path)))
+		}
+		fmt.Fprintf(stderr, "run `%s` to update it\n", tree.Command)
+		return exitFailed
+	case *showDiff:
+		for _, c := range plan.Changes {
+			name := filepath.ToSlash(filepath.Join(*out, c.Path))
+			stdout.Write(diff.Diff("a/"+name, c.Old, "b/"+name, c.New))
+		}
+		if len(plan.Changes) == 0 {
+			fmt.Fprintf(stdout, "render: no changes to %s\n", *out)
+		}
+		return exitOK
+	}
+	if err := plan.Apply(); err != nil {
+		fmt.Fprintf(stderr, "render: writing %s: %v\n", *out, err)
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "render: %s: %d written, %d unchanged, %d removed in %s\n", *out,
+		plan.Count(tree.Missing)+plan.Count(tree.Stale), plan.Unchanged, plan.Count(tree.Extra),
+		time.Since(start).Round(time.Millisecond))
+	return exitOK
+}

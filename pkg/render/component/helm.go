@@ -1,0 +1,124 @@
+package component
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/polylab/polylab-gitops/pkg/render/kube"
+	"github.com/polylab/polylab-gitops/pkg/render/model"
+)
+
+// Values are Helm values: nested maps of JSON-able values.
+type Values = map[string]any
+
+// HelmApp renders the generic "helm" component: the chart's source, a
+// HelmRelease with the owner's values, and a LoadBalancer Service per
+// declared LoadBalancer (a generic chart's Service values are unknown).
+func HelmApp(c *model.Cluster, app model.App) ([]Unit, error) {
+	objects, err := chart(app, Values{})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range app.Workloads {
+		objects = append(objects, loadBalancerServices(app, w)...)
+	}
+	return []Unit{appUnit(app, objects...)}, nil
+}
+
+// chart renders an app's chart source and HelmRelease. computed are the
+// values the component derives from the model; the owner's values from
+// the model are merged over them, so the owner has the last word.
+func chart(app model.App, computed Values) ([]kube.Object, error) {
+	h := app.Helm
+	values := merge(computed, h.Values)
+	raw, err := json.Marshal(values)
+	if err != nil {
+		return nil, fmt.Errorf("helm values: %w", err)
+	}
+	release := &helmv2.HelmRelease{
+		TypeMeta:   kube.TypeMeta(helmv2.GroupVersion, helmv2.HelmReleaseKind),
+		ObjectMeta: kube.Meta(app.Name, app.Namespace),
+		Spec: helmv2.HelmReleaseSpec{
+			ReleaseName: app.Name,
+			Interval:    metav1.Duration{Duration: time.Hour},
+			Timeout:     &metav1.Duration{Duration: 10 * time.Minute},
+			Install: &helmv2.Install{
+				CRDs:        helmv2.CreateReplace,
+				Remediation: &helmv2.InstallRemediation{Retries: 3},
+			},
+			Upgrade: &helmv2.Upgrade{
+				CRDs:        helmv2.CreateReplace,
+				Remediation: &helmv2.UpgradeRemediation{Retries: 3},
+			},
+		},
+	}
+	if len(values) > 0 {
+		release.Spec.Values = &apiextensionsv1.JSON{Raw: raw}
+	}
+	if strings.HasPrefix(h.Chart.Repository, "oci://") {
+		// Flux's recommended source for an OCI chart: an OCIRepository
+		// pinned to the chart's tag, referenced by chartRef.
+		source := &sourcev1.OCIRepository{
+			TypeMeta:   kube.TypeMeta(sourcev1.GroupVersion, sourcev1.OCIRepositoryKind),
+			ObjectMeta: kube.Meta(app.Name, app.Namespace),
+			Spec: sourcev1.OCIRepositorySpec{
+				URL:       strings.TrimSuffix(h.Chart.Repository, "/") + "/" + h.Chart.Name,
+				Reference: &sourcev1.OCIRepositoryRef{Tag: h.Chart.Version},
+				LayerSelector: &sourcev1.OCILayerSelector{
+					MediaType: "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+					Operation: sourcev1.OCILayerCopy,
+				},
+				Interval: metav1.Duration{Duration: time.Hour},
+			},
+		}
+		release.Spec.ChartRef = &helmv2.CrossNamespaceSourceReference{
+			Kind: sourcev1.OCIRepositoryKind, Name: source.Name, Namespace: source.Namespace,
+		}
+		return []kube.Object{source, release}, nil
+	}
+	source := &sourcev1.HelmRepository{
+		TypeMeta:   kube.TypeMeta(sourcev1.GroupVersion, sourcev1.HelmRepositoryKind),
+		ObjectMeta: kube.Meta(app.Name, app.Namespace),
+		Spec: sourcev1.HelmRepositorySpec{
+			URL:      h.Chart.Repository,
+			Interval: metav1.Duration{Duration: time.Hour},
+		},
+	}
+	release.Spec.Chart = &helmv2.HelmChartTemplate{
+		Spec: helmv2.HelmChartTemplateSpec{
+			Chart:   h.Chart.Name,
+			Version: h.Chart.Version,
+			SourceRef: helmv2.CrossNamespaceObjectReference{
+				Kind: sourcev1.HelmRepositoryKind, Name: source.Name, Namespace: source.Namespace,
+			},
+		},
+	}
+	return []kube.Object{source, release}, nil
+}
+
+// merge returns base with over merged in: nested maps merge key by key,
+// anything else in over replaces what base has.
+func merge(base, over Values) Values {
+	out := maps.Clone(base)
+	if out == nil {
+		out = Values{}
+	}
+	for k, v := range over {
+		if vm, ok := v.(map[string]any); ok {
+			if bm, ok := out[k].(map[string]any); ok {
+				out[k] = merge(bm, vm)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
+}

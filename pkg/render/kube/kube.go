@@ -1,0 +1,67 @@
+// Package kube builds and prints Kubernetes objects: typed values from
+// k8s.io/api and Flux's API modules, plus small typed structs for the few
+// custom resources whose Go modules are too heavy to import (MetalLB,
+// Nuclio, K3s's HelmChartConfig).
+package kube
+
+import (
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+)
+
+// Object is any typed object the renderer writes: it has a kind and metadata.
+type Object interface {
+	metav1.Object
+	GetObjectKind() schema.ObjectKind
+}
+
+// Meta is the metadata of a namespaced object.
+func Meta(name, namespace string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: namespace}
+}
+
+// GVK returns the object's group, version and kind.
+func GVK(o Object) schema.GroupVersionKind {
+	return o.GetObjectKind().GroupVersionKind()
+}
+
+// Ref names an object as people and messages do: Kind/namespace/name.
+func Ref(o Object) string {
+	if o.GetNamespace() == "" {
+		return GVK(o).Kind + "/" + o.GetName()
+	}
+	return GVK(o).Kind + "/" + o.GetNamespace() + "/" + o.GetName()
+}
+
+// FileName is the file an object is written to in its folder: kind-name.yaml.
+func FileName(o Object) string {
+	return strings.ToLower(GVK(o).Kind) + "-" + o.GetName() + ".yaml"
+}
+
+// Marshal prints an object as YAML with sorted keys. Fields Kubernetes
+// fills in (status, creationTimestamp) are dropped: they are not ours to
+// commit, and Flux strips status anyway.
+func Marshal(o Object) ([]byte, error) {
+	if GVK(o).Kind == "" {
+		return nil, fmt.Errorf("kube: %T %s has no apiVersion/kind", o, o.GetName())
+	}
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+	if err != nil {
+		return nil, fmt.Errorf("kube: %s: %w", Ref(o), err)
+	}
+	delete(u, "status")
+	if meta, ok := u["metadata"].(map[string]any); ok {
+		delete(meta, "creationTimestamp")
+	}
+	return yaml.Marshal(u)
+}
+
+// TypeMeta is the apiVersion and kind of a group-version's kind.
+func TypeMeta(gv schema.GroupVersion, kind string) metav1.TypeMeta {
+	return metav1.TypeMeta{APIVersion: gv.String(), Kind: kind}
+}

@@ -1,0 +1,271 @@
+// Package model holds the decoded cluster: plain Go types that mirror the
+// CUE schema in cue/schema field for field. Decoding is strict, so a field
+// present in CUE but missing here is an error, never silently dropped.
+package model
+
+// Cluster is one homelab cluster, as described in cue/clusters/<name>.
+type Cluster struct {
+	Name      string         `json:"name"`
+	Domain    string         `json:"domain"`
+	Flux      Flux           `json:"flux"`
+	Versions  Versions       `json:"versions"`
+	Network   Network        `json:"network"`
+	Nodes     []Node         `json:"nodes"`
+	NodePorts []NodePort     `json:"nodePorts"`
+	Externals []External     `json:"externals"`
+	Apps      map[string]App `json:"apps"`
+	Flows     []Flow         `json:"flows"`
+}
+
+// Flux says where Flux pulls the rendered repository from.
+type Flux struct {
+	URL        string `json:"url"`
+	Branch     string `json:"branch"`
+	Interval   string `json:"interval"`
+	SecretName string `json:"secretName,omitempty"`
+	SOPS       struct {
+		SecretName string `json:"secretName"`
+	} `json:"sops"`
+}
+
+// Versions pins the K3s and Flux releases, every chart and every image.
+type Versions struct {
+	K3s    string            `json:"k3s"`
+	Flux   string            `json:"flux"`
+	Charts map[string]Chart  `json:"charts"`
+	Images map[string]string `json:"images"`
+}
+
+// Network is the cluster's address plan.
+type Network struct {
+	LAN              string `json:"lan"`
+	Pods             string `json:"pods"`
+	Services         string `json:"services"`
+	APIVIP           string `json:"apiVIP"`
+	LoadBalancerPool struct {
+		First string `json:"first"`
+		Last  string `json:"last"`
+	} `json:"loadBalancerPool"`
+	FlannelBackend string `json:"flannelBackend"`
+	SSHPort        int    `json:"sshPort"`
+}
+
+// Node is one machine.
+type Node struct {
+	Name     string            `json:"name"`
+	IP       string            `json:"ip,omitempty"`
+	Role     Role              `json:"role"`
+	Arch     string            `json:"arch"`
+	Planned  bool              `json:"planned"`
+	Hardware *Hardware         `json:"hardware,omitempty"`
+	Labels   map[string]string `json:"labels"`
+	Taints   []Taint           `json:"taints"`
+	GPUs     []GPU             `json:"gpus"`
+	Storage  bool              `json:"storage"`
+}
+
+// Role is what a node does in the cluster.
+type Role string
+
+// The two roles of a K3s node.
+const (
+	Server Role = "server" // control plane and an etcd member
+	Agent  Role = "agent"  // workloads only
+)
+
+// Hardware describes a machine for readers of the rendered README.
+type Hardware struct {
+	Model     string `json:"model,omitempty"`
+	CPU       string `json:"cpu,omitempty"`
+	Cores     int    `json:"cores,omitempty"`
+	MemoryGiB int    `json:"memoryGiB,omitempty"`
+	DiskGiB   int    `json:"diskGiB,omitempty"`
+}
+
+// GPU is one kind of accelerator in a node.
+type GPU struct {
+	Vendor    string `json:"vendor"`
+	Model     string `json:"model"`
+	Count     int    `json:"count"`
+	MemoryGiB int    `json:"memoryGiB"`
+}
+
+// Taint keeps pods off a node unless they tolerate it.
+type Taint struct {
+	Key    string `json:"key"`
+	Value  string `json:"value,omitempty"`
+	Effect string `json:"effect"`
+}
+
+// String renders the taint as K3s's node-taint flag writes it: key=value:Effect.
+func (t Taint) String() string {
+	if t.Value == "" {
+		return t.Key + ":" + t.Effect
+	}
+	return t.Key + "=" + t.Value + ":" + t.Effect
+}
+
+// NodePort is a port that nodes of some roles must reach on others.
+type NodePort struct {
+	Port     int      `json:"port"`
+	Protocol string   `json:"protocol"`
+	Purpose  string   `json:"purpose"`
+	On       []Role   `json:"on"`
+	From     []string `json:"from"`
+}
+
+// External is a traffic source outside the cluster.
+type External struct {
+	Name        string `json:"name"`
+	CIDR        string `json:"cidr"`
+	Description string `json:"description"`
+}
+
+// App is one piece of software the cluster runs.
+type App struct {
+	Name         string          `json:"name"`
+	Namespace    string          `json:"namespace"`
+	Description  string          `json:"description"`
+	Component    string          `json:"component"`
+	Layer        string          `json:"layer"`
+	Helm         *Helm           `json:"helm,omitempty"`
+	Container    *Container      `json:"container,omitempty"`
+	Function     *NuclioFunction `json:"function,omitempty"`
+	Image        string          `json:"image,omitempty"`
+	Workloads    []Workload      `json:"workloads"`
+	Provides     Provides        `json:"provides"`
+	StorageClass string          `json:"storageClass,omitempty"`
+	Secrets      []SecretRef     `json:"secrets"`
+	Settings     map[string]any  `json:"settings"`
+}
+
+// The layers an app belongs to, in the order they are applied.
+const (
+	LayerInfrastructure = "infrastructure"
+	LayerApps           = "apps"
+)
+
+// Provides lists what other apps may depend on.
+type Provides struct {
+	APIGroups      []string `json:"apiGroups"`
+	StorageClasses []string `json:"storageClasses"`
+}
+
+// Helm is a pinned chart and the owner's extra values.
+type Helm struct {
+	Chart  Chart          `json:"chart"`
+	Values map[string]any `json:"values"`
+}
+
+// Chart pins a Helm chart.
+type Chart struct {
+	Repository string `json:"repository"`
+	Name       string `json:"name"`
+	Version    string `json:"version"`
+}
+
+// Container is a plain container app.
+type Container struct {
+	Image      string               `json:"image"`
+	Replicas   int32                `json:"replicas"`
+	Command    []string             `json:"command"`
+	Args       []string             `json:"args"`
+	Env        map[string]string    `json:"env"`
+	EnvFrom    []EnvSource          `json:"envFrom"`
+	EnvSecrets map[string]SecretKey `json:"envSecrets"`
+	Volumes    []Volume             `json:"volumes"`
+	Resources  *Resources           `json:"resources,omitempty"`
+}
+
+// EnvSource loads every key of a ConfigMap or a Secret as variables.
+type EnvSource struct {
+	ConfigMap string `json:"configMap,omitempty"`
+	Secret    string `json:"secret,omitempty"`
+}
+
+// SecretKey names one key of a Secret.
+type SecretKey struct {
+	Secret string `json:"secret"`
+	Key    string `json:"key"`
+}
+
+// Volume mounts a persistent volume (Size), a ConfigMap or a Secret.
+type Volume struct {
+	Name      string `json:"name"`
+	MountPath string `json:"mountPath"`
+	Size      string `json:"size,omitempty"`
+	ConfigMap string `json:"configMap,omitempty"`
+	Secret    string `json:"secret,omitempty"`
+}
+
+// Resources are a container's requests and limits.
+type Resources struct {
+	Requests map[string]string `json:"requests,omitempty"`
+	Limits   map[string]string `json:"limits,omitempty"`
+}
+
+// SecretRef names a Secret an app reads and the keys it must hold.
+type SecretRef struct {
+	Name        string   `json:"name"`
+	Keys        []string `json:"keys"`
+	Description string   `json:"description,omitempty"`
+}
+
+// NuclioFunction is a serverless function deployed from a prebuilt image.
+type NuclioFunction struct {
+	Image         string            `json:"image"`
+	Project       string            `json:"project"`
+	Runtime       string            `json:"runtime"`
+	Handler       string            `json:"handler"`
+	MinReplicas   int               `json:"minReplicas"`
+	MaxReplicas   int               `json:"maxReplicas"`
+	EventTimeout  string            `json:"eventTimeout"`
+	Annotations   map[string]string `json:"annotations"`
+	DeployerImage string            `json:"deployerImage"`
+}
+
+// Workload is a set of pods: what a Service selects and a flow names.
+type Workload struct {
+	Name          string            `json:"name"`
+	Selector      map[string]string `json:"selector"`
+	Ports         []Port            `json:"ports"`
+	LoadBalancers []LoadBalancer    `json:"loadBalancers"`
+	Placement     Placement         `json:"placement"`
+	APIServer     bool              `json:"apiServer"`
+	HostNetwork   bool              `json:"hostNetwork"`
+}
+
+// Port is one port of a workload: the Service port and the pod's port.
+type Port struct {
+	Name       string `json:"name"`
+	Port       int    `json:"port"`
+	TargetPort int    `json:"targetPort"`
+	Protocol   string `json:"protocol"`
+}
+
+// LoadBalancer is a LoadBalancer Service on a fixed IP from the pool.
+type LoadBalancer struct {
+	IP      string   `json:"ip"`
+	Service string   `json:"service,omitempty"`
+	Ports   []LBPort `json:"ports"`
+}
+
+// LBPort maps an outside port to a named port of the workload.
+type LBPort struct {
+	Name string `json:"name"`
+	Port int    `json:"port"`
+}
+
+// Placement says where a workload's pods may run.
+type Placement struct {
+	GPUs int    `json:"gpus"`
+	Node string `json:"node,omitempty"`
+}
+
+// Flow is one declared conversation between a source and a workload's port.
+type Flow struct {
+	From    string   `json:"from"`
+	To      string   `json:"to"`
+	Port    FlowPort `json:"port"`
+	Purpose string   `json:"purpose"`
+}

@@ -1,0 +1,165 @@
+// Package verify checks a rendered tree before anything is written: every
+// folder a Flux Kustomization points at builds with kustomize as
+// kustomize-controller builds it, every object decodes strictly into its
+// Go type, and every reference between objects resolves.
+package verify
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resource"
+	kustypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/polylab/polylab-gitops/pkg/render/tree"
+)
+
+// Object is one object as a Flux Kustomization applies it.
+type Object struct {
+	// Unit is the Flux Kustomization that applies it.
+	Unit string
+	// Kind, Namespace and Name identify it.
+	APIVersion, Kind, Namespace, Name string
+	// Typed is the object decoded into its Go type.
+	Typed any
+	// JSON is the object as kustomize built it.
+	JSON []byte
+}
+
+// Ref names the object as messages do.
+func (o Object) Ref() string {
+	if o.Namespace == "" {
+		return o.Kind + "/" + o.Name
+	}
+	return o.Kind + "/" + o.Namespace + "/" + o.Name
+}
+
+// Built is a verified tree: its Flux Kustomizations and what each applies.
+type Built struct {
+	Kustomizations []*kustomizev1.Kustomization
+	Objects        []Object
+}
+
+// kustomizeMu serialises kustomize builds: kustomize keeps global state
+// (its OpenAPI schema) that concurrent builds would race on.
+var kustomizeMu sync.Mutex
+
+// Tree verifies a cluster's rendered tree, whose paths are relative to
+// clusters/<cluster>. Pods lists the label sets of pods that charts create
+// (which the tree does not show), so Service selectors can be checked.
+func Tree(t *tree.Tree, cluster string, pods []map[string]string) (*Built, error) {
+	fsys := filesys.MakeFsInMemory()
+	root := "/clusters/" + cluster
+	for _, p := range t.Paths() {
+		b, _ := t.File(p)
+		if err := fsys.WriteFile(path.Join(root, p), b); err != nil {
+			return nil, err
+		}
+	}
+	built := &Built{}
+	var errs []error
+
+	// The root folder is what the flux-system Kustomization applies: it
+	// holds the sync objects and every unit's Kustomization.
+	rootObjects, err := build(fsys, root, "flux-system")
+	if err != nil {
+		return nil, err
+	}
+	built.Objects = append(built.Objects, rootObjects...)
+	for _, o := range rootObjects {
+		if ks, ok := o.Typed.(*kustomizev1.Kustomization); ok {
+			built.Kustomizations = append(built.Kustomizations, ks)
+		}
+	}
+	for _, ks := range built.Kustomizations {
+		if ks.Name == "flux-system" {
+			continue
+		}
+		dir := path.Clean("/" + ks.Spec.Path)
+		objects, err := build(fsys, dir, ks.Name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		built.Objects = append(built.Objects, objects...)
+	}
+	if len(errs) == 0 {
+		errs = append(errs, references(built, pods)...)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("the rendered tree is broken, so nothing was written:\n%w", err)
+	}
+	return built, nil
+}
+
+// build runs kustomize on dir as kustomize-controller does, and decodes
+// every resulting object strictly.
+func build(fsys filesys.FileSystem, dir, unit string) ([]Object, error) {
+	if !fsys.Exists(path.Join(dir, "kustomization.yaml")) {
+		// Like kustomize-controller, treat a folder without a
+		// kustomization.yaml as listing every YAML file in it.
+		if err := generateKustomization(fsys, dir); err != nil {
+			return nil, fmt.Errorf("%s: %w", unit, err)
+		}
+	}
+	kustomizeMu.Lock()
+	defer kustomizeMu.Unlock()
+	opts := krusty.MakeDefaultOptions()
+	opts.LoadRestrictions = kustypes.LoadRestrictionsNone // kustomize-controller's setting
+	resources, err := krusty.MakeKustomizer(opts).Run(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("Kustomization %s: kustomize build %s: %w", unit, strings.TrimPrefix(dir, "/"), err)
+	}
+	var out []Object
+	var errs []error
+	for _, r := range resources.Resources() {
+		o, err := decode(unit, r)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, o)
+	}
+	return out, errors.Join(errs...)
+}
+
+func generateKustomization(fsys filesys.FileSystem, dir string) error {
+	if !fsys.Exists(dir) {
+		return fmt.Errorf("folder %s does not exist", dir)
+	}
+	entries, err := fsys.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var resources []string
+	for _, e := range entries {
+		if strings.HasSuffix(e, ".yaml") || strings.HasSuffix(e, ".yml") {
+			resources = append(resources, e)
+		}
+	}
+	slices.Sort(resources)
+	k := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [" + strings.Join(resources, ", ") + "]\n"
+	return fsys.WriteFile(path.Join(dir, "kustomization.yaml"), []byte(k))
+}
+
+func decode(unit string, r *resource.Resource) (Object, error) {
+	gvk := r.GetGvk()
+	o := Object{Unit: unit, APIVersion: gvk.ApiVersion(), Kind: gvk.Kind, Namespace: r.GetNamespace(), Name: r.GetName()}
+	b, err := r.MarshalJSON()
+	if err != nil {
+		return o, fmt.Errorf("%s: %w", o.Ref(), err)
+	}
+	o.JSON = b
+	o.Typed, err = decodeStrict(o.APIVersion, o.Kind, b)
+	if err != nil {
+		return o, fmt.Errorf("%s (Kustomization %s): %w", o.Ref(), unit, err)
+	}
+	return o, nil
+}
