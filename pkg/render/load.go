@@ -41,6 +41,9 @@ func DirSource(dir string) Source {
 // clusterSelector is where a cluster package keeps its cluster value.
 const clusterSelector = "cluster"
 
+// schemaDir is the schema package's folder in the module.
+const schemaDir = "schema"
+
 // Load reads the cluster package ./clusters/<name> of the module, checks
 // that it is complete and consistent, and decodes it into the model.
 //
@@ -56,22 +59,31 @@ func Load(src Source, name string) (*model.Cluster, error) {
 		// Positions name files as the user sees them, e.g. cue/clusters/polylab/nodes.cue.
 		FromFSPath: func(p string) string { return path.Join(filepath.ToSlash(src.Display), p) },
 	}
-	insts := load.Instances([]string{"./" + pkgDir}, cfg)
-	if err := insts[0].Err; err != nil {
+	// The schema is loaded beside the cluster and unified with it once more:
+	// a cluster that forgot to embed schema.#Cluster is still held to it.
+	insts := load.Instances([]string{"./" + pkgDir, "./" + schemaDir}, cfg)
+	for _, inst := range insts {
+		if err := inst.Err; err != nil {
+			return nil, problemsFromCUE(err)
+		}
+	}
+	values, err := cuecontext.New().BuildInstances(insts)
+	if err != nil {
 		return nil, problemsFromCUE(err)
 	}
-	value := cuecontext.New().BuildInstance(insts[0])
-	if err := value.Err(); err != nil {
+	pkg, schema := values[0], values[1]
+	if err := pkg.Err(); err != nil {
 		// Err holds the first error only; validating collects them all.
-		if all := value.Validate(cue.Concrete(true)); all != nil {
+		if all := pkg.Validate(cue.Concrete(true)); all != nil {
 			err = all
 		}
 		return nil, problemsFromCUE(err)
 	}
-	value = value.LookupPath(cue.ParsePath(clusterSelector))
+	value := pkg.LookupPath(cue.ParsePath(clusterSelector))
 	if !value.Exists() {
 		return nil, Problems{{Message: fmt.Sprintf("package %s has no field %q; declare it as %s: schema.#Cluster & {...}", pkgDir, clusterSelector, clusterSelector)}}
 	}
+	value = value.Unify(schema.LookupPath(cue.ParsePath("#Cluster")))
 	// Concrete: a required field left out or a value left open is an error too.
 	if err := value.Validate(cue.Concrete(true)); err != nil {
 		return nil, problemsFromCUE(err)

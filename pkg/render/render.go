@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/polylab/polylab-gitops/pkg/render/component"
+	"github.com/polylab/polylab-gitops/pkg/render/host"
 	"github.com/polylab/polylab-gitops/pkg/render/kube"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 	"github.com/polylab/polylab-gitops/pkg/render/tree"
@@ -56,6 +57,15 @@ func Render(c *model.Cluster) (*tree.Tree, error) {
 	}
 	if err := r.sync(); err != nil {
 		return nil, err
+	}
+	hosts, err := host.Files(c)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range host.Paths(hosts) {
+		if err := r.add(path.Join(host.Dir, name), hosts[name]); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := verify.Tree(t, c.Name, chartPods(c)); err != nil {
 		return nil, err
@@ -185,7 +195,7 @@ func (r *renderer) sync() error {
 			Interval:  metav1.Duration{Duration: interval},
 			// The hosts folder holds per-node inputs of the bootstrap, which
 			// Flux must never apply; leave them out of the artifact too.
-			Ignore: ptrTo(strings.Join([]string{"# per-node bootstrap inputs, never applied by Flux", r.root[1:] + "/hosts/"}, "\n")),
+			Ignore: ptrTo(strings.Join([]string{"# per-node bootstrap inputs, never applied by Flux", r.root[1:] + "/" + host.Dir + "/"}, "\n")),
 		},
 	}
 	if f.SecretName != "" {

@@ -71,7 +71,14 @@ func register(name string, f Func) {
 // Render renders every app of the cluster, and the cluster-wide units
 // (namespaces, the owner's secrets), in a stable order.
 func Render(c *model.Cluster) ([]Unit, error) {
+	policies, err := NetworkPolicies(c)
+	if err != nil {
+		return nil, err
+	}
 	units := []Unit{Namespaces(c), Secrets(c)}
+	if len(policies.Objects) > 0 {
+		units = append(units, policies)
+	}
 	for _, app := range c.SortedApps() {
 		f, ok := components[app.Component]
 		if !ok {

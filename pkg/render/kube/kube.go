@@ -58,6 +58,16 @@ func Marshal(o Object) ([]byte, error) {
 	if meta, ok := u["metadata"].(map[string]any); ok {
 		delete(meta, "creationTimestamp")
 	}
+	// A StatefulSet's claim templates are objects too, with their own status.
+	if spec, ok := u["spec"].(map[string]any); ok {
+		if claims, ok := spec["volumeClaimTemplates"].([]any); ok {
+			for _, c := range claims {
+				if c, ok := c.(map[string]any); ok {
+					delete(c, "status")
+				}
+			}
+		}
+	}
 	return yaml.Marshal(u)
 }
 

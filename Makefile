@@ -1,0 +1,42 @@
+# The two commands a fresh machine needs are `go run ./cmd/render` and
+# `make test`; everything else here is a shortcut or a part of them.
+GO      ?= go
+CLUSTER ?= polylab
+FUZZTIME ?= 10s
+
+.PHONY: all render check test unit fuzz lint e2e bench
+
+all: test
+
+## render: render cue/clusters/$(CLUSTER) into clusters/$(CLUSTER)
+render:
+	$(GO) run ./cmd/render -cluster $(CLUSTER)
+
+## check: fail if clusters/$(CLUSTER) differs from a fresh render
+check:
+	$(GO) run ./cmd/render -cluster $(CLUSTER) -check
+
+## test: lint, unit and script tests, a short fuzz run, the render check
+test: lint unit fuzz check
+
+unit:
+	$(GO) test ./...
+
+fuzz:
+	$(GO) test ./pkg/render -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
+
+## lint: gofmt, go vet, cue fmt and cue vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	cd cue && $(GO) tool cue fmt --check ./...
+	cd cue && $(GO) tool cue vet -c ./...
+
+## e2e: Flux reconciles the rendered tree onto a real API server (see e2e/README.md)
+e2e:
+	cd e2e && $(GO) test ./... -count=1 -timeout 60m
+
+## bench: benchmarks of every render stage (see README, Performance)
+bench:
+	$(GO) test ./pkg/render/... -run '^$$' -bench . -benchmem

@@ -1,0 +1,203 @@
+package render_test
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+
+	cuemodule "github.com/polylab/polylab-gitops/cue"
+	"github.com/polylab/polylab-gitops/pkg/render"
+	"github.com/polylab/polylab-gitops/pkg/render/model"
+)
+
+// update rewrites golden files: UPDATE_GOLDEN=1 go test ./pkg/render/...
+var update = os.Getenv("UPDATE_GOLDEN") != ""
+
+var embedded = render.Source{FS: cuemodule.FS, Display: "cue"}
+
+func loadPolylab(t testing.TB) *model.Cluster {
+	t.Helper()
+	c, err := render.Load(embedded, "polylab")
+	if err != nil {
+		t.Fatalf("load polylab: %v", err)
+	}
+	return c
+}
+
+// golden compares got with the file, or rewrites the file when updating.
+func golden(t *testing.T, file string, got []byte) {
+	t.Helper()
+	if update {
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (UPDATE_GOLDEN=1 creates it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s differs (-golden +got); UPDATE_GOLDEN=1 rewrites it:\n%s", file, diff)
+	}
+}
+
+// TestDecodedModel pins the decoded polylab model: a change to the CUE data
+// or the schema's defaults shows here as a reviewable diff.
+func TestDecodedModel(t *testing.T) {
+	c := loadPolylab(t)
+	got, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "testdata/polylab.model.json", append(got, '\n'))
+}
+
+// TestLoadFromDisk checks that the folder on disk and the embedded module
+// load to the same model: one loading path for both.
+func TestLoadFromDisk(t *testing.T) {
+	fromDisk, err := render.Load(render.DirSource("../../cue"), "polylab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(loadPolylab(t), fromDisk); diff != "" {
+		t.Errorf("disk and embedded models differ:\n%s", diff)
+	}
+}
+
+// TestPolylabFacts checks the model holds every fact of the owner's note
+// (shared/reference/polylab.md).
+func TestPolylabFacts(t *testing.T) {
+	c := loadPolylab(t)
+	nodes := map[string]model.Node{}
+	for _, n := range c.Nodes {
+		nodes[n.Name] = n
+	}
+	for name, want := range map[string]struct {
+		ip   string
+		role model.Role
+	}{
+		"polynode-1": {"192.168.20.221", model.Server}, "polynode-2": {"192.168.20.222", model.Server},
+		"polynode-3": {"192.168.20.223", model.Server}, "polydev-desktop": {"192.168.20.16", model.Agent},
+	} {
+		if n := nodes[name]; n.IP != want.ip || n.Role != want.role || n.Planned {
+			t.Errorf("node %s = %+v, want ip %s role %s, built", name, n, want.ip, want.role)
+		}
+	}
+	if j, ok := nodes["jetson-nano"]; !ok || !j.Planned || j.Arch != "arm64" || j.Role != model.Agent || j.Labels["polylab.dev/edge"] != "true" {
+		t.Errorf("the Jetson Nano must be a planned arm64 edge agent: %+v", j)
+	}
+	gpu := nodes["polydev-desktop"]
+	if gpu.GPUCount() != 1 || gpu.GPUs[0].Model != "RTX A6000" || gpu.GPUs[0].MemoryGiB != 48 || gpu.Hardware.Cores != 24 || gpu.Hardware.MemoryGiB != 64 {
+		t.Errorf("GPU worker = %+v", gpu)
+	}
+	if n := c.Network; n.LAN != "192.168.20.0/24" || n.Pods != "10.42.0.0/16" || n.Services != "10.43.0.0/16" ||
+		n.APIVIP != "192.168.20.225" || n.LoadBalancerPool.First != "192.168.20.235" || n.LoadBalancerPool.Last != "192.168.20.245" {
+		t.Errorf("network = %+v", n)
+	}
+	ports := map[int]string{}
+	for _, p := range c.NodePorts {
+		ports[p.Port] = p.Protocol
+	}
+	for port, proto := range map[int]string{6443: "TCP", 2379: "TCP", 2380: "TCP", 10250: "TCP", 8472: "UDP"} {
+		if ports[port] != proto {
+			t.Errorf("node port %d/%s missing", port, proto)
+		}
+	}
+	lbs := map[string]string{}
+	for _, app := range c.Apps {
+		for _, w := range app.Workloads {
+			for _, lb := range w.LoadBalancers {
+				lbs[lb.IP] = app.Name + "/" + w.Name
+			}
+		}
+	}
+	for ip, want := range map[string]string{
+		"192.168.20.235": "traefik/traefik", "192.168.20.236": "cvat/nuclio-dashboard",
+		"192.168.20.237": "minio/minio", "192.168.20.238": "minio/minio", "192.168.20.239": "longhorn/ui",
+		"192.168.20.240": "clearml/webserver", "192.168.20.241": "clearml/apiserver", "192.168.20.242": "clearml/fileserver",
+	} {
+		if lbs[ip] != want {
+			t.Errorf("LoadBalancer IP %s serves %q, want %s", ip, lbs[ip], want)
+		}
+	}
+	for app, ns := range map[string]string{"cvat": "cvat", "yolo11x-cvat-detector-gpu": "cvat", "minio": "minio", "clearml": "clearml",
+		"longhorn": "longhorn-system", "metallb": "metallb-system", "kube-vip": "kube-system", "traefik": "kube-system"} {
+		if got := c.Apps[app].Namespace; got != ns {
+			t.Errorf("app %s in namespace %q, want %s", app, got, ns)
+		}
+	}
+	fn := c.Apps["yolo11x-cvat-detector-gpu"]
+	if p, ok := fn.Workloads[0].FindPort(model.FlowPort{Number: 8080}); !ok || fn.Workloads[0].Placement.GPUs != 1 || p.Name != "http" {
+		t.Errorf("the YOLO11 function must serve HTTP 8080 on a GPU: %+v", fn.Workloads)
+	}
+	flows := map[string]bool{}
+	for _, f := range c.Flows {
+		flows[f.From+" -> "+f.To] = true
+	}
+	for _, f := range []string{
+		"cvat/backend -> minio", "cvat/backend -> cvat-postgresql", "cvat/backend -> cvat-redis",
+		"cvat/backend -> cvat/nuclio-dashboard", "cvat/nuclio-dashboard -> yolo11x-cvat-detector-gpu",
+		"lan -> clearml/apiserver", "clearml/apiserver -> minio",
+	} {
+		if !flows[f] {
+			t.Errorf("flow %s from polylab.md is missing", f)
+		}
+	}
+}
+
+// FuzzLoad feeds the loader arbitrary cluster files: whatever the input,
+// it returns a model or Problems, and never panics.
+func FuzzLoad(f *testing.F) {
+	seed, err := os.ReadFile("../../cmd/render/testdata/script/render_tiny.txtar")
+	if err != nil {
+		f.Fatal(err)
+	}
+	_, tiny, _ := strings.Cut(string(seed), "-- cue/clusters/tiny/cluster.cue --\n")
+	f.Add(tiny)
+	f.Add(strings.Replace(tiny, `"10.0.0.0/24"`, `"10.0.0.7/24"`, 1))
+	f.Add(strings.Replace(tiny, `role: "server"`, `role: "agent"`, 1))
+	f.Add(strings.Replace(tiny, `port: 80}]`, `port: 80}, {name: "http", port: 99999}]`, 1))
+	f.Add("package tiny\n\ncluster: 1\n")
+	f.Add("package tiny\n\ncluster: {")
+
+	base := fstest.MapFS{}
+	for _, name := range []string{"cue.mod/module.cue", "schema/app.cue", "schema/cluster.cue", "schema/common.cue",
+		"schema/flow.cue", "schema/network.cue", "schema/node.cue", "schema/versions.cue"} {
+		b, err := cuemodule.FS.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		base[name] = &fstest.MapFile{Data: b}
+	}
+	f.Fuzz(func(t *testing.T, cluster string) {
+		fsys := fstest.MapFS{}
+		for k, v := range base {
+			fsys[k] = v
+		}
+		fsys["clusters/tiny/cluster.cue"] = &fstest.MapFile{Data: []byte(cluster)}
+		c, err := render.Load(render.Source{FS: fsys, Display: "cue"}, "tiny")
+		var problems render.Problems
+		switch {
+		case err == nil && c == nil:
+			t.Fatal("no model and no error")
+		case err != nil && !errors.As(err, &problems):
+			// Only a schema/model drift is not a Problem; the schema is fixed here.
+			t.Fatalf("error is not Problems: %v", err)
+		case err != nil:
+			for _, p := range problems {
+				if p.Message == "" {
+					t.Fatalf("problem without a message: %+v", p)
+				}
+			}
+		}
+	})
+}
