@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -111,14 +110,15 @@ func (p *Plan) Count(kind ChangeKind) int {
 
 // Apply makes the folder match the tree. Every new content is first
 // written to a temporary file beside its target; only when all of them
-// are written are they renamed into place and stale files removed, so a
-// failure while writing leaves the folder as it was.
+// are written are they moved into place, each replaced file kept aside
+// until the end. If any step fails, what was moved is moved back, so a
+// failed apply leaves the folder as it was. Stale files go last.
 func (p *Plan) Apply() error {
-	type staged struct{ tmp, final string }
-	var done []staged
-	cleanup := func() {
-		for _, s := range done {
-			os.Remove(s.tmp)
+	type move struct{ tmp, final, backup string }
+	var moves []move
+	discard := func() {
+		for _, m := range moves {
+			os.Remove(m.tmp)
 		}
 	}
 	for _, c := range p.Changes {
@@ -126,27 +126,47 @@ func (p *Plan) Apply() error {
 			continue
 		}
 		final := filepath.Join(p.Dir, filepath.FromSlash(c.Path))
-		if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
-			cleanup()
-			return err
+		tmp, err := stage(final, c.New)
+		if tmp != "" {
+			moves = append(moves, move{tmp: tmp, final: final})
 		}
-		tmp, err := os.CreateTemp(filepath.Dir(final), "."+path.Base(c.Path)+".render-*")
 		if err != nil {
-			cleanup()
-			return err
-		}
-		done = append(done, staged{tmp.Name(), final})
-		_, werr := tmp.Write(c.New)
-		cerr := tmp.Close()
-		if err := errors.Join(werr, cerr, os.Chmod(tmp.Name(), 0o644)); err != nil {
-			cleanup()
+			discard()
 			return err
 		}
 	}
-	for _, s := range done {
-		if err := os.Rename(s.tmp, s.final); err != nil {
-			cleanup()
+	for i := range moves {
+		m := &moves[i]
+		err := func() error {
+			if st, err := os.Lstat(m.final); err == nil {
+				if st.IsDir() {
+					return fmt.Errorf("%s is a folder, not a file render can replace", m.final)
+				}
+				m.backup = m.tmp + ".orig"
+				if err := os.Rename(m.final, m.backup); err != nil {
+					m.backup = ""
+					return err
+				}
+			}
+			return os.Rename(m.tmp, m.final)
+		}()
+		if err != nil {
+			for j := i; j >= 0; j-- { // roll back, newest first
+				r := moves[j]
+				if j < i || r.backup == "" {
+					os.Remove(r.final)
+				}
+				if r.backup != "" {
+					os.Rename(r.backup, r.final)
+				}
+			}
+			discard()
 			return err
+		}
+	}
+	for _, m := range moves {
+		if m.backup != "" {
+			os.Remove(m.backup)
 		}
 	}
 	for _, c := range p.Changes {
@@ -160,6 +180,20 @@ func (p *Plan) Apply() error {
 		removeEmptyParents(p.Dir, filepath.Dir(final))
 	}
 	return nil
+}
+
+// stage writes content to a temporary file beside final and returns its name.
+func stage(final string, content []byte) (string, error) {
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(filepath.Dir(final), "."+filepath.Base(final)+".render-*")
+	if err != nil {
+		return "", err
+	}
+	_, werr := f.Write(content)
+	cerr := f.Close()
+	return f.Name(), errors.Join(werr, cerr, os.Chmod(f.Name(), 0o644))
 }
 
 // removeEmptyParents removes dir and its parents up to root while empty.
