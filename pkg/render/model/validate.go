@@ -73,7 +73,7 @@ func (v *validator) addAt(path Path, at []Path, format string, args ...any) {
 func (v *validator) prefix(path Path, cidr string) (netip.Prefix, bool) {
 	p, err := netip.ParsePrefix(cidr)
 	if err != nil {
-		v.add(path, "%q is not a CIDR such as 192.168.20.0/24", cidr)
+		v.add(path, "%q is not a CIDR such as 10.0.0.0/24", cidr)
 		return p, false
 	}
 	if p.Masked() != p {

@@ -1,0 +1,184 @@
+package component_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/polylab/polylab-gitops/pkg/render/component"
+	"github.com/polylab/polylab-gitops/pkg/render/model"
+)
+
+var appsClearMLServers = []string{"apiserver", "fileserver", "webserver"}
+
+func TestClearMLFromModel(t *testing.T) {
+	c := appsCluster(t)
+	app := appsApp(t, c, "clearml")
+	s := func(key string) string { return app.Settings[key].(string) }
+	mongo, redis := appsApp(t, c, s("mongodbApp")), appsApp(t, c, s("redisApp"))
+	u := appsRender(t, component.ClearML, c, app.Name)
+
+	mongoURL := fmt.Sprintf("mongodb://%s:%d", appsServiceHost(c, mongo), mongo.Workloads[0].Ports[0].Port)
+	cases := []valueCase{
+		{"fullnameOverride", app.Name},
+		{"clearml.existingSecret", app.Secrets[0].Name},
+		{"mongodb.enabled", false},
+		{"dragonfly.enabled", false},
+		{"externalServices", map[string]any{
+			"mongodbConnectionStringAuth":    mongoURL + "/auth",
+			"mongodbConnectionStringBackend": mongoURL + "/backend",
+			"dragonflyHost":                  appsServiceHost(c, redis),
+			"dragonflyPort":                  redis.Workloads[0].Ports[0].Port,
+		}},
+		{"fileserver.storage.data", map[string]any{"class": app.StorageClass, "size": s("fileserverSize")}},
+		{"elasticsearch.volumeClaimTemplate", map[string]any{
+			"storageClassName": app.StorageClass,
+			"resources":        map[string]any{"requests": map[string]any{"storage": s("elasticsearchSize")}},
+		}},
+	}
+	// Each server's Service: the workload's port, on its LoadBalancer IP.
+	for _, server := range appsClearMLServers {
+		w := appsWorkloadOf(t, app, server)
+		lb := w.LoadBalancers[0]
+		cases = append(cases, valueCase{server + ".service", map[string]any{
+			"type":        "LoadBalancer",
+			"port":        w.Ports[0].Port,
+			"annotations": map[string]any{component.LoadBalancerIPsAnnotation: lb.IP},
+		}})
+		// The chart's pods carry the labels the model selects.
+		want := map[string]string{"app.kubernetes.io/name": app.Name, "app.kubernetes.io/instance": app.Name + "-" + server}
+		for k, v := range w.Selector {
+			if want[k] != v {
+				t.Errorf("workload %s selects %s=%s; the chart labels its pods %v", server, k, v, want)
+			}
+		}
+	}
+	api, files := appsWorkloadOf(t, app, "apiserver"), appsWorkloadOf(t, app, "fileserver")
+	cases = append(cases,
+		valueCase{"clearml.clientConfigurationApiUrl", fmt.Sprintf("http://%s:%d", api.LoadBalancers[0].IP, api.Ports[0].Port)},
+		valueCase{"clearml.clientConfigurationFilesUrl", fmt.Sprintf("http://%s:%d", files.LoadBalancers[0].IP, files.Ports[0].Port)},
+	)
+	appsCheckValues(t, appsValues(t, u.Objects), cases)
+
+	if n := len(appsAll[*corev1.Service](u.Objects)); n != 0 {
+		t.Errorf("rendered %d Services; the chart's own are the LoadBalancers", n)
+	}
+	if !slices.Contains(u.Needs, component.StorageClass(app.StorageClass)) {
+		t.Errorf("unit needs %v, want StorageClass %s", u.Needs, app.StorageClass)
+	}
+	// The Secret holds what the chart reads.
+	for _, key := range []string{"apiserver_key", "apiserver_secret", "secure_auth_token_secret", "test_user_key", "test_user_secret"} {
+		if !slices.Contains(app.Secrets[0].Keys, key) {
+			t.Errorf("Secret %s lacks key %s", app.Secrets[0].Name, key)
+		}
+	}
+}
+
+func TestClearMLFollowsModel(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(t *testing.T, c *model.Cluster)
+		want []valueCase
+	}{{
+		name: "a server's LoadBalancer IP",
+		edit: func(t *testing.T, c *model.Cluster) {
+			appsEdit(c, "clearml", func(app *model.App) { appsWorkload(t, app, "apiserver").LoadBalancers[0].IP = "10.0.0.9" })
+		},
+		want: []valueCase{
+			{"apiserver.service.annotations", map[string]any{component.LoadBalancerIPsAnnotation: "10.0.0.9"}},
+			{"clearml.clientConfigurationApiUrl", "http://10.0.0.9:8008"},
+		},
+	}, {
+		name: "a server without a LoadBalancer",
+		edit: func(t *testing.T, c *model.Cluster) {
+			appsEdit(c, "clearml", func(app *model.App) { appsWorkload(t, app, "fileserver").LoadBalancers = nil })
+		},
+		want: []valueCase{
+			{"fileserver.service", map[string]any{"type": "ClusterIP", "port": 8081}},
+			{"clearml.clientConfigurationFilesUrl", nil},
+		},
+	}, {
+		name: "the web server's port inside and out",
+		edit: func(t *testing.T, c *model.Cluster) {
+			appsEdit(c, "clearml", func(app *model.App) {
+				w := appsWorkload(t, app, "webserver")
+				w.Ports[0].Port, w.LoadBalancers[0].Ports[0].Port = 8080, 8080
+			})
+		},
+		want: []valueCase{{"webserver.service.port", 8080}},
+	}, {
+		name: "the MongoDB app's port",
+		edit: func(t *testing.T, c *model.Cluster) {
+			appsEdit(c, "clearml-mongodb", func(app *model.App) { app.Workloads[0].Ports[0].Port = 27018 })
+		},
+		want: []valueCase{{"externalServices.mongodbConnectionStringAuth", "mongodb://clearml-mongodb.clearml.svc.cluster.local:27018/auth"}},
+	}, {
+		name: "the Secret",
+		edit: func(t *testing.T, c *model.Cluster) {
+			appsEdit(c, "clearml", func(app *model.App) { app.Secrets[0].Name = "elsewhere" })
+		},
+		want: []valueCase{{"clearml.existingSecret", "elsewhere"}},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := appsCluster(t)
+			tc.edit(t, c)
+			u := appsRender(t, component.ClearML, c, "clearml")
+			appsCheckValues(t, appsValues(t, u.Objects), tc.want)
+		})
+	}
+}
+
+func TestClearMLRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(t *testing.T, app *model.App)
+		want []string
+	}{{
+		name: "a selector the chart's pods do not match",
+		edit: func(t *testing.T, app *model.App) {
+			appsWorkload(t, app, "webserver").Selector = map[string]string{"app.kubernetes.io/name": "clearml-webserver"}
+		},
+		want: []string{"app.kubernetes.io/name=clearml-webserver", "app.kubernetes.io/instance=clearml-webserver"},
+	}, {
+		name: "Elasticsearch selected by the wrong label",
+		edit: func(t *testing.T, app *model.App) {
+			appsWorkload(t, app, "elasticsearch").Selector = map[string]string{"app": "clearml-elastic"}
+		},
+		want: []string{"app=clearml-elastic-master"},
+	}, {
+		name: "a LoadBalancer port other than the Service's",
+		edit: func(t *testing.T, app *model.App) {
+			appsWorkload(t, app, "webserver").LoadBalancers[0].Ports[0].Port = 8080
+		},
+		want: []string{"set the LoadBalancer port"},
+	}, {
+		name: "two LoadBalancers on a server",
+		edit: func(t *testing.T, app *model.App) {
+			w := appsWorkload(t, app, "apiserver")
+			w.LoadBalancers = append(w.LoadBalancers, w.LoadBalancers[0])
+		},
+		want: []string{"one LoadBalancer Service"},
+	}, {
+		name: "a missing server",
+		edit: func(t *testing.T, app *model.App) {
+			app.Workloads = slices.DeleteFunc(app.Workloads, func(w model.Workload) bool { return w.Name == "fileserver" })
+		},
+		want: []string{`workload named "fileserver"`},
+	}, {
+		name: "no Secret with the chart's keys",
+		edit: func(t *testing.T, app *model.App) { app.Secrets[0].Keys = []string{"apiserver_key"} },
+		want: []string{"secure_auth_token_secret"},
+	}, {
+		name: "no Redis app",
+		edit: func(t *testing.T, app *model.App) { delete(app.Settings, "redisApp") },
+		want: []string{"settings.redisApp"},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := appsCluster(t)
+			appsEdit(c, "clearml", func(app *model.App) { tc.edit(t, app) })
+			appsRenderErr(t, component.ClearML, c, "clearml", tc.want...)
+		})
+	}
+}

@@ -1,0 +1,209 @@
+package component
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/polylab/polylab-gitops/pkg/render/kube"
+	"github.com/polylab/polylab-gitops/pkg/render/model"
+)
+
+func init() { register("kube-vip", KubeVIP) }
+
+// kube-vip's own conventions (kube-vip docs: flags, manifests/rbac.yaml).
+const (
+	// kubeVIPLease is the Lease the servers' kube-vip pods elect a leader
+	// with: kube-vip's default name for the control-plane lease.
+	kubeVIPLease = "plndr-cp-lock"
+	// The leader election timings, in seconds: kube-vip's defaults. The
+	// VIP moves within about the lease duration when its holder dies.
+	kubeVIPLeaseDuration = 15
+	kubeVIPRenewDeadline = 10
+	kubeVIPRetryPeriod   = 2
+	// kubeVIPSubnet is the prefix length of the VIP on the interface: a
+	// single address.
+	kubeVIPSubnet = 32
+)
+
+// The labels K3s puts on its servers; kube-vip runs where either is.
+var controlPlaneLabels = []string{"node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master"}
+
+// KubeVIP renders the "kube-vip" component: kube-vip as a DaemonSet on the
+// servers, holding the API virtual IP by ARP with leader election. It
+// serves the control plane only; MetalLB owns LoadBalancer Services.
+func KubeVIP(c *model.Cluster, app model.App) ([]Unit, error) {
+	objects, err := KubeVIPManifests(c, app)
+	if err != nil {
+		return nil, err
+	}
+	return []Unit{appUnit(app, objects...)}, nil
+}
+
+// KubeVIPManifests are kube-vip's objects: its ServiceAccount, RBAC and
+// DaemonSet. The bootstrap also writes them into the first server's
+// /var/lib/rancher/k3s/server/manifests, so that the VIP exists before
+// the other servers join through it; Flux then manages the same objects.
+func KubeVIPManifests(c *model.Cluster, app model.App) ([]kube.Object, error) {
+	w, err := soleWorkload(app)
+	if err != nil {
+		return nil, err
+	}
+	if !w.HostNetwork {
+		return nil, fmt.Errorf("kube-vip answers ARP for the API virtual IP on the node's own interface, so it runs in the host network; set hostNetwork: true on workload %s", w.Name)
+	}
+	if err := noLoadBalancers(app); err != nil {
+		return nil, err
+	}
+	if app.Image == "" {
+		return nil, fmt.Errorf("the kube-vip component needs the image to run; set image")
+	}
+	if c.Network.APIVIP == "" {
+		return nil, fmt.Errorf("the cluster has no API virtual IP for kube-vip to hold; set network.apiVIP")
+	}
+	port, err := APIServerPort(c)
+	if err != nil {
+		return nil, err
+	}
+
+	sa := &corev1.ServiceAccount{
+		TypeMeta:   kube.TypeMeta(corev1.SchemeGroupVersion, "ServiceAccount"),
+		ObjectMeta: kube.Meta(app.Name, app.Namespace),
+	}
+	// The rules of kube-vip's upstream rbac.yaml. The names are the app's
+	// rather than upstream's system:kube-vip-role: "system:" is Kubernetes'
+	// own prefix, and a colon has no place in the file names of the tree.
+	role := &rbacv1.ClusterRole{
+		TypeMeta:   kube.TypeMeta(rbacv1.SchemeGroupVersion, "ClusterRole"),
+		ObjectMeta: metav1.ObjectMeta{Name: app.Name},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"services/status"}, Verbs: []string{"update"}},
+			{APIGroups: []string{""}, Resources: []string{"services", "endpoints"}, Verbs: []string{"list", "get", "watch", "update"}},
+			{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"list", "get", "watch", "update", "patch"}},
+			{APIGroups: []string{coordinationv1.GroupName}, Resources: []string{"leases"}, Verbs: []string{"list", "get", "watch", "update", "create"}},
+			{APIGroups: []string{discoveryv1.GroupName}, Resources: []string{"endpointslices"}, Verbs: []string{"list", "get", "watch", "update"}},
+			{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}},
+		},
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		TypeMeta:   kube.TypeMeta(rbacv1.SchemeGroupVersion, "ClusterRoleBinding"),
+		ObjectMeta: metav1.ObjectMeta{Name: app.Name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: sa.Name, Namespace: sa.Namespace}},
+	}
+
+	env := []corev1.EnvVar{
+		{Name: "vip_arp", Value: "true"},
+		{Name: "port", Value: strconv.Itoa(port)},
+		{Name: "vip_nodename", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}},
+	}
+	// Without an interface kube-vip uses the one of the default route.
+	if nic := setting(app, "interface", ""); nic != "" {
+		env = append(env, corev1.EnvVar{Name: "vip_interface", Value: nic})
+	}
+	env = append(env,
+		corev1.EnvVar{Name: "vip_subnet", Value: strconv.Itoa(kubeVIPSubnet)},
+		corev1.EnvVar{Name: "cp_enable", Value: "true"},
+		corev1.EnvVar{Name: "cp_namespace", Value: app.Namespace},
+		corev1.EnvVar{Name: "svc_enable", Value: "false"}, // MetalLB owns LoadBalancer Services
+		corev1.EnvVar{Name: "vip_leaderelection", Value: "true"},
+		corev1.EnvVar{Name: "vip_leasename", Value: kubeVIPLease},
+		corev1.EnvVar{Name: "vip_leaseduration", Value: strconv.Itoa(kubeVIPLeaseDuration)},
+		corev1.EnvVar{Name: "vip_renewdeadline", Value: strconv.Itoa(kubeVIPRenewDeadline)},
+		corev1.EnvVar{Name: "vip_retryperiod", Value: strconv.Itoa(kubeVIPRetryPeriod)},
+		corev1.EnvVar{Name: "address", Value: c.Network.APIVIP},
+	)
+
+	var onServers []corev1.NodeSelectorTerm
+	for _, label := range controlPlaneLabels {
+		onServers = append(onServers, corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{
+			{Key: label, Operator: corev1.NodeSelectorOpExists},
+		}})
+	}
+	ds := &appsv1.DaemonSet{
+		TypeMeta:   kube.TypeMeta(appsv1.SchemeGroupVersion, "DaemonSet"),
+		ObjectMeta: kube.Meta(app.Name, app.Namespace),
+		Spec: appsv1.DaemonSetSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: maps.Clone(w.Selector)},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(w.Selector)},
+				Spec: corev1.PodSpec{
+					ServiceAccountName: sa.Name,
+					HostNetwork:        true,
+					Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+						RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: onServers},
+					}},
+					// Every server, whatever its taints: the VIP must survive
+					// any of them.
+					Tolerations: []corev1.Toleration{
+						{Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule},
+						{Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute},
+					},
+					Containers: []corev1.Container{{
+						Name:  app.Name,
+						Image: app.Image,
+						Args:  []string{"manager"},
+						Env:   env,
+						SecurityContext: &corev1.SecurityContext{Capabilities: &corev1.Capabilities{
+							Add:  []corev1.Capability{"NET_ADMIN", "NET_RAW"},
+							Drop: []corev1.Capability{"ALL"},
+						}},
+					}},
+				},
+			},
+		},
+	}
+	return []kube.Object{sa, role, binding, ds}, nil
+}
+
+// APIServerPort is the port of the Kubernetes API behind the VIP: the one
+// TCP port of the model's nodePorts that servers open to the LAN. The
+// model states it once, there, for the host firewall; kube-vip and the
+// bootstrap read it from the same place.
+func APIServerPort(c *model.Cluster) (int, error) {
+	var found []model.NodePort
+	for _, p := range c.NodePorts {
+		if p.Protocol == string(corev1.ProtocolTCP) && slices.Contains(p.On, model.Server) && slices.Contains(p.From, "lan") {
+			found = append(found, p)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return 0, fmt.Errorf("no nodePort is the API server's: kube-vip takes the API port from the one TCP nodePort open on servers (on: [\"server\"]) to the LAN (from: [..., \"lan\"]); add it")
+	case 1:
+		return found[0].Port, nil
+	}
+	var ports []string
+	for _, p := range found {
+		ports = append(ports, fmt.Sprintf("%d (%s)", p.Port, p.Purpose))
+	}
+	return 0, fmt.Errorf("nodePorts open %s on servers to the LAN; kube-vip takes the API port from the only such TCP port, so keep one", strings.Join(ports, ", "))
+}
+
+// soleWorkload is the workload of an app that runs a single one.
+func soleWorkload(app model.App) (model.Workload, error) {
+	if len(app.Workloads) != 1 {
+		return model.Workload{}, fmt.Errorf("the %s component runs one workload, and the app declares %d", app.Component, len(app.Workloads))
+	}
+	return app.Workloads[0], nil
+}
+
+// noLoadBalancers refuses LoadBalancers on the workloads of a component
+// that exposes none, rather than silently not rendering them.
+func noLoadBalancers(app model.App) error {
+	for _, w := range app.Workloads {
+		if len(w.LoadBalancers) > 0 {
+			return fmt.Errorf("%s/%s declares a LoadBalancer, which the %s component does not expose; drop it", app.Name, w.Name, app.Component)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,127 @@
+package component
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/polylab/polylab-gitops/pkg/render/model"
+)
+
+func init() { register("longhorn", Longhorn) }
+
+// Longhorn's own conventions (chart/values.yaml and chart/README.md).
+const (
+	// LonghornDefaultDiskLabel, set to LonghornDefaultDiskValue on a node,
+	// lets Longhorn create its default disk there. The renderer sets
+	// createDefaultDiskLabeledNodes, so the bootstrap must label exactly
+	// the storage nodes with it when they register.
+	LonghornDefaultDiskLabel = "node.longhorn.io/create-default-disk"
+	LonghornDefaultDiskValue = "true"
+	// LonghornStorageClass is the StorageClass the chart creates.
+	LonghornStorageClass = "longhorn"
+	// longhornNamespace is the only namespace the chart supports.
+	longhornNamespace = "longhorn-system"
+	// longhornMaxReplicas caps the default replica count: Longhorn's
+	// default, enough to survive the loss of two nodes.
+	longhornMaxReplicas = 3
+)
+
+// Longhorn renders the "longhorn" component: the chart, with replicas on
+// the storage nodes only and the StorageClass "longhorn" as the default.
+func Longhorn(c *model.Cluster, app model.App) ([]Unit, error) {
+	if app.Namespace != longhornNamespace {
+		return nil, fmt.Errorf("the Longhorn chart installs in namespace %s only; set namespace: %q", longhornNamespace, longhornNamespace)
+	}
+	if !slices.Equal(app.Provides.StorageClasses, []string{LonghornStorageClass}) {
+		return nil, fmt.Errorf("the Longhorn chart creates the StorageClass %q and no other; set provides.storageClasses: [%q]", LonghornStorageClass, LonghornStorageClass)
+	}
+	if app.StorageClass != "" && app.StorageClass != LonghornStorageClass {
+		return nil, fmt.Errorf("Longhorn provides storage and needs none; drop storageClass %q", app.StorageClass)
+	}
+	storage := c.StorageNodes()
+	if len(storage) == 0 {
+		return nil, fmt.Errorf("no built node holds Longhorn's volume replicas; set storage: true on at least one node that is not planned")
+	}
+	replicas := min(longhornMaxReplicas, len(storage))
+
+	// Longhorn's manager and CSI driver must run on every node where a pod
+	// may mount a volume, tainted ones included (the GPU node).
+	taints := activeTaints(c)
+	tolerated := tolerations(taints)
+	var toleration []string
+	for _, t := range taints {
+		toleration = append(toleration, t.String())
+	}
+
+	defaults := Values{
+		// Only the storage nodes, which the bootstrap labels, get a disk.
+		"createDefaultDiskLabeledNodes": true,
+		// For volumes made in the UI; 1.12 takes one count per data engine.
+		"defaultReplicaCount": Values{"v1": strconv.Itoa(replicas), "v2": strconv.Itoa(replicas)},
+	}
+	if len(toleration) > 0 {
+		defaults["taintToleration"] = strings.Join(toleration, ";")
+	}
+	values := Values{
+		// The check runs as a Helm hook Job; the chart asks GitOps
+		// installs to disable it.
+		"preUpgradeChecker": Values{"jobEnabled": false},
+		"persistence": Values{
+			"defaultClass":             true,
+			"defaultClassReplicaCount": replicas,
+		},
+		"defaultSettings": defaults,
+	}
+	if len(tolerated) > 0 {
+		values["longhornManager"] = Values{"tolerations": tolerated}
+		values["longhornDriver"] = Values{"tolerations": tolerated}
+	}
+
+	ui, err := workload(app, "ui")
+	if err != nil {
+		return nil, err
+	}
+	lb, ok, err := onlyLoadBalancer(app, ui)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if err := sameServicePorts(app, ui, lb); err != nil {
+			return nil, err
+		}
+		values["service"] = Values{"ui": Values{
+			"type":        string(corev1.ServiceTypeLoadBalancer),
+			"annotations": loadBalancerAnnotations(lb),
+		}}
+	}
+	for _, w := range app.Workloads {
+		if w.Name != ui.Name && len(w.LoadBalancers) > 0 {
+			return nil, fmt.Errorf("%s/%s declares a LoadBalancer; the Longhorn chart exposes only its UI (workload %s) that way", app.Name, w.Name, ui.Name)
+		}
+	}
+
+	objects, err := chart(app, values)
+	if err != nil {
+		return nil, err
+	}
+	return []Unit{appUnit(app, objects...)}, nil
+}
+
+// activeTaints are the taints of the nodes that are built, each once, in
+// a stable order.
+func activeTaints(c *model.Cluster) []model.Taint {
+	var out []model.Taint
+	for _, n := range c.ActiveNodes() {
+		for _, t := range n.Taints {
+			if !slices.Contains(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b model.Taint) int { return strings.Compare(a.String(), b.String()) })
+	return out
+}

@@ -1,0 +1,63 @@
+package component
+
+import (
+	"fmt"
+
+	"k8s.io/utils/ptr"
+
+	"github.com/polylab/polylab-gitops/pkg/render/kube"
+	"github.com/polylab/polylab-gitops/pkg/render/model"
+)
+
+func init() { register("metallb", MetalLB) }
+
+// MetalLBPool names the IPAddressPool of the model's one LoadBalancer
+// range, and the L2Advertisement that announces it: the range lives on
+// the LAN.
+const MetalLBPool = "lan"
+
+// MetalLB renders the "metallb" component in two units: the chart (CRDs,
+// controller, speakers), then its configuration, whose metallb.io objects
+// need the chart's CRDs and webhook first; the render engine derives that
+// dependency from the API group the first unit provides.
+//
+// MetalLB runs in layer 2 mode only: the speakers answer ARP for the
+// addresses of the model's pool, and no BGP router is involved.
+func MetalLB(c *model.Cluster, app model.App) ([]Unit, error) {
+	if err := noLoadBalancers(app); err != nil {
+		return nil, err
+	}
+	pool := c.Network.LoadBalancerPool
+	if pool.First == "" || pool.Last == "" {
+		return nil, fmt.Errorf("the metallb component hands out the addresses of network.loadBalancerPool, which has none")
+	}
+	objects, err := chart(app, Values{
+		// Chart 0.16 defaults to the FRR-K8s BGP backend; layer 2 needs
+		// neither it nor the speakers' deprecated FRR sidecar.
+		"frrk8s":  Values{"enabled": false},
+		"speaker": Values{"frr": Values{"enabled": false}},
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	ipPool := &kube.IPAddressPool{
+		TypeMeta:   kube.TypeMeta(kube.MetalLBGroupVersion, "IPAddressPool"),
+		ObjectMeta: kube.Meta(MetalLBPool, app.Namespace),
+		Spec: kube.IPAddressPoolSpec{
+			Addresses: []string{pool.First + "-" + pool.Last},
+			// Every LoadBalancer IP is planned in the model, and each
+			// Service asks for its own by annotation. A Service that asks
+			// for none stays pending instead of taking an address the
+			// model may give to another later.
+			AutoAssign: ptr.To(false),
+		},
+	}
+	l2 := &kube.L2Advertisement{
+		TypeMeta:   kube.TypeMeta(kube.MetalLBGroupVersion, "L2Advertisement"),
+		ObjectMeta: kube.Meta(MetalLBPool, app.Namespace),
+		Spec:       kube.L2AdvertisementSpec{IPAddressPools: []string{ipPool.Name}},
+	}
+	config := Unit{Name: app.Name + "-config", Layer: app.Layer, Objects: []kube.Object{ipPool, l2}}
+	return []Unit{appUnit(app, objects...), config}, nil
+}

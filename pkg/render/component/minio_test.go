@@ -1,0 +1,206 @@
+package component_test
+
+import (
+	"slices"
+	"strconv"
+	"testing"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/polylab/polylab-gitops/pkg/render/component"
+	"github.com/polylab/polylab-gitops/pkg/render/model"
+)
+
+// minioLB returns the LoadBalancer of the MinIO workload named service.
+func minioLB(t *testing.T, w model.Workload, service string) model.LoadBalancer {
+	t.Helper()
+	i := slices.IndexFunc(w.LoadBalancers, func(lb model.LoadBalancer) bool { return lb.Service == service })
+	if i < 0 {
+		t.Fatalf("workload %s has no LoadBalancer for Service %s", w.Name, service)
+	}
+	return w.LoadBalancers[i]
+}
+
+func TestMinIOFromModel(t *testing.T) {
+	c := appsCluster(t)
+	app := appsApp(t, c, "minio")
+	w := app.Workloads[0]
+	api, console := appsPort(t, w, "api"), appsPort(t, w, "console")
+	apiLB, consoleLB := minioLB(t, w, app.Name), minioLB(t, w, app.Name+"-console")
+	u := appsRender(t, component.MinIO, c, app.Name)
+
+	repo := appsFind[*sourcev1.HelmRepository](t, u.Objects, app.Name)
+	hr := appsFind[*helmv2.HelmRelease](t, u.Objects, app.Name)
+	if repo.Spec.URL != app.Helm.Chart.Repository || hr.Spec.Chart.Spec.Version != app.Helm.Chart.Version || hr.Namespace != app.Namespace {
+		t.Errorf("chart = %s %s in %s, want %s %s in %s", repo.Spec.URL, hr.Spec.Chart.Spec.Version, hr.Namespace,
+			app.Helm.Chart.Repository, app.Helm.Chart.Version, app.Namespace)
+	}
+	var buckets []any
+	for _, b := range app.Settings["buckets"].([]any) {
+		buckets = append(buckets, map[string]any{"name": b, "policy": "none", "purge": false, "versioning": false})
+	}
+	appsCheckValues(t, appsValues(t, u.Objects), []valueCase{
+		{"fullnameOverride", app.Name},
+		{"mode", "standalone"},
+		{"existingSecret", app.Secrets[0].Name},
+		{"minioAPIPort", strconv.Itoa(api.TargetPort)},
+		{"minioConsolePort", strconv.Itoa(console.TargetPort)},
+		{"service.port", api.Port},
+		{"service.type", "LoadBalancer"},
+		{"service.annotations", map[string]string{component.LoadBalancerIPsAnnotation: apiLB.IP}},
+		{"consoleService.port", console.Port},
+		{"consoleService.type", "LoadBalancer"},
+		{"consoleService.annotations", map[string]string{component.LoadBalancerIPsAnnotation: consoleLB.IP}},
+		{"persistence.storageClass", app.StorageClass},
+		{"persistence.size", app.Settings["size"]},
+		{"resources.requests.memory", app.Settings["memory"]},
+		{"buckets", buckets},
+		{"users", []any{}},
+	})
+	// Both LoadBalancers are the chart's own Services: nothing else.
+	if svcs := appsAll[*corev1.Service](u.Objects); len(svcs) != 0 {
+		t.Errorf("rendered %d Services of its own; the chart's serve both LoadBalancers", len(svcs))
+	}
+	if !slices.Contains(u.Needs, component.StorageClass(app.StorageClass)) {
+		t.Errorf("unit needs %v, want StorageClass %s among them", u.Needs, app.StorageClass)
+	}
+}
+
+func TestMinIOFollowsModel(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		edit  func(t *testing.T, app *model.App)
+		check func(t *testing.T, u component.Unit, values map[string]any)
+	}{{
+		name: "a LoadBalancer IP",
+		edit: func(t *testing.T, app *model.App) {
+			w := appsWorkload(t, app, "minio")
+			for i := range w.LoadBalancers {
+				if w.LoadBalancers[i].Service == app.Name {
+					w.LoadBalancers[i].IP = "10.9.8.7"
+				}
+			}
+		},
+		check: func(t *testing.T, u component.Unit, values map[string]any) {
+			appsCheckValues(t, values, []valueCase{{"service.annotations", map[string]string{component.LoadBalancerIPsAnnotation: "10.9.8.7"}}})
+		},
+	}, {
+		name: "the console's port inside and out",
+		edit: func(t *testing.T, app *model.App) {
+			w := appsWorkload(t, app, "minio")
+			for i := range w.Ports {
+				if w.Ports[i].Name == "console" {
+					w.Ports[i].Port = 8443
+				}
+			}
+			for i := range w.LoadBalancers {
+				for j := range w.LoadBalancers[i].Ports {
+					if w.LoadBalancers[i].Ports[j].Name == "console" {
+						w.LoadBalancers[i].Ports[j].Port = 8443
+					}
+				}
+			}
+		},
+		check: func(t *testing.T, u component.Unit, values map[string]any) {
+			appsCheckValues(t, values, []valueCase{{"consoleService.port", 8443}})
+		},
+	}, {
+		name: "the pod's API port",
+		edit: func(t *testing.T, app *model.App) {
+			w := appsWorkload(t, app, "minio")
+			w.Ports[slices.IndexFunc(w.Ports, func(p model.Port) bool { return p.Name == "api" })].TargetPort = 9100
+		},
+		check: func(t *testing.T, u component.Unit, values map[string]any) {
+			appsCheckValues(t, values, []valueCase{{"minioAPIPort", "9100"}})
+		},
+	}, {
+		name: "no console LoadBalancer",
+		edit: func(t *testing.T, app *model.App) {
+			w := appsWorkload(t, app, "minio")
+			w.LoadBalancers = slices.DeleteFunc(w.LoadBalancers, func(lb model.LoadBalancer) bool { return lb.Service == app.Name+"-console" })
+		},
+		check: func(t *testing.T, u component.Unit, values map[string]any) {
+			appsCheckValues(t, values, []valueCase{{"consoleService.type", nil}, {"consoleService.annotations", nil}, {"service.type", "LoadBalancer"}})
+		},
+	}, {
+		name: "a LoadBalancer that is not the chart's Service",
+		edit: func(t *testing.T, app *model.App) {
+			w := appsWorkload(t, app, "minio")
+			w.LoadBalancers = append(w.LoadBalancers, model.LoadBalancer{IP: "10.9.8.6", Ports: []model.LBPort{{Name: "api", Port: 9000}}})
+		},
+		check: func(t *testing.T, u component.Unit, values map[string]any) {
+			svc := appsLBService(t, u.Objects, "minio-lb")
+			if svc.Annotations[component.LoadBalancerIPsAnnotation] != "10.9.8.6" || svc.Spec.Ports[0].Port != 9000 || svc.Spec.Ports[0].TargetPort.IntValue() != 9000 {
+				t.Errorf("extra Service = %v %v, want 10.9.8.6 port 9000 -> 9000", svc.Annotations, svc.Spec.Ports)
+			}
+		},
+	}, {
+		name: "the buckets, size and StorageClass",
+		edit: func(t *testing.T, app *model.App) {
+			app.Settings["buckets"] = []any{"a", "b"}
+			app.Settings["size"] = "7Gi"
+			app.StorageClass = "other"
+		},
+		check: func(t *testing.T, u component.Unit, values map[string]any) {
+			appsCheckValues(t, values, []valueCase{
+				{"buckets", []any{
+					map[string]any{"name": "a", "policy": "none", "purge": false, "versioning": false},
+					map[string]any{"name": "b", "policy": "none", "purge": false, "versioning": false},
+				}},
+				{"persistence.size", "7Gi"},
+				{"persistence.storageClass", "other"},
+			})
+			if !slices.Contains(u.Needs, component.StorageClass("other")) {
+				t.Errorf("unit needs %v, want StorageClass other", u.Needs)
+			}
+		},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := appsCluster(t)
+			appsEdit(c, "minio", func(app *model.App) { tc.edit(t, app) })
+			u := appsRender(t, component.MinIO, c, "minio")
+			tc.check(t, u, appsValues(t, u.Objects))
+		})
+	}
+}
+
+func TestMinIORefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(t *testing.T, app *model.App)
+		want []string
+	}{{
+		name: "a LoadBalancer port other than the Service's",
+		edit: func(t *testing.T, app *model.App) {
+			w := appsWorkload(t, app, "minio")
+			w.LoadBalancers[0].Ports[0].Port++
+		},
+		want: []string{"LoadBalancer", "set the LoadBalancer port"},
+	}, {
+		name: "no root credentials",
+		edit: func(t *testing.T, app *model.App) { app.Secrets = nil },
+		want: []string{"rootUser", "rootPassword"},
+	}, {
+		name: "a selector the chart's pods do not match",
+		edit: func(t *testing.T, app *model.App) {
+			appsWorkload(t, app, "minio").Selector = map[string]string{"app": "minio", "release": "other"}
+		},
+		want: []string{"release=other", "labels these pods app=minio, release=minio"},
+	}, {
+		name: "no console port",
+		edit: func(t *testing.T, app *model.App) {
+			w := appsWorkload(t, app, "minio")
+			w.Ports = slices.DeleteFunc(w.Ports, func(p model.Port) bool { return p.Name == "console" })
+			w.LoadBalancers = nil
+		},
+		want: []string{`port named "console"`},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := appsCluster(t)
+			appsEdit(c, "minio", func(app *model.App) { tc.edit(t, app) })
+			appsRenderErr(t, component.MinIO, c, "minio", tc.want...)
+		})
+	}
+}

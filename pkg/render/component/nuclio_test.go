@@ -1,0 +1,394 @@
+package component_test
+
+import (
+	"encoding/json"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/polylab/polylab-gitops/pkg/render/component"
+	"github.com/polylab/polylab-gitops/pkg/render/kube"
+	"github.com/polylab/polylab-gitops/pkg/render/model"
+)
+
+// The function app of the polylab model.
+const nuclioApp = "yolo11x-cvat-detector-gpu"
+
+// tolerates reports whether the tolerations let a pod onto a node with the taint.
+func appsTolerates(tolerations []corev1.Toleration, taint model.Taint) bool {
+	return slices.ContainsFunc(tolerations, func(tol corev1.Toleration) bool {
+		if tol.Effect != "" && string(tol.Effect) != taint.Effect {
+			return false
+		}
+		switch tol.Operator {
+		case corev1.TolerationOpExists:
+			return tol.Key == "" || tol.Key == taint.Key
+		case corev1.TolerationOpEqual, "":
+			return tol.Key == taint.Key && tol.Value == taint.Value
+		}
+		return false
+	})
+}
+
+// selects reports whether a node selector matches a node's labels.
+func appsSelects(selector, labels map[string]string) bool {
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func nuclioJob(t *testing.T, c *model.Cluster) *batchv1.Job {
+	t.Helper()
+	u := appsRender(t, component.NuclioFunctionApp, c, nuclioApp)
+	jobs := appsAll[*batchv1.Job](u.Objects)
+	if len(jobs) != 1 {
+		t.Fatalf("rendered %d Jobs, want 1", len(jobs))
+	}
+	return jobs[0]
+}
+
+func TestNuclioFunctionFromModel(t *testing.T) {
+	c := appsCluster(t)
+	app := appsApp(t, c, nuclioApp)
+	f, w := app.Function, app.Workloads[0]
+	u := appsRender(t, component.NuclioFunctionApp, c, app.Name)
+	fn := appsFind[*kube.NuclioFunction](t, u.Objects, app.Name)
+
+	if fn.Namespace != app.Namespace || fn.Labels[component.NuclioProjectLabel] != f.Project || !maps.Equal(fn.Annotations, f.Annotations) {
+		t.Errorf("NuclioFunction %s/%s labels %v annotations %v; want namespace %s, project %s, annotations %v",
+			fn.Namespace, fn.Name, fn.Labels, fn.Annotations, app.Namespace, f.Project, f.Annotations)
+	}
+	s := fn.Spec
+	if s.Image != f.Image || s.Runtime != f.Runtime || s.Handler != f.Handler || s.EventTimeout != f.EventTimeout || s.Description != app.Description {
+		t.Errorf("spec = %s %s %s %s %q, want %s %s %s %s %q", s.Image, s.Runtime, s.Handler, s.EventTimeout, s.Description,
+			f.Image, f.Runtime, f.Handler, f.EventTimeout, app.Description)
+	}
+	if s.MinReplicas == nil || *s.MinReplicas != f.MinReplicas || s.MaxReplicas == nil || *s.MaxReplicas != f.MaxReplicas {
+		t.Errorf("replicas = %v..%v, want %d..%d", s.MinReplicas, s.MaxReplicas, f.MinReplicas, f.MaxReplicas)
+	}
+	trigger, _ := json.Marshal(s.Triggers)
+	if want := `{"http":{"kind":"http","numWorkers":1,"attributes":{"maxRequestBodySize":33554432}}}`; string(trigger) != want {
+		t.Errorf("triggers = %s, want %s", trigger, want)
+	}
+
+	// The GPU chain: the GPU nodes' labels and taints, and the workload's GPUs.
+	gpuNodes := c.GPUNodes()
+	if len(gpuNodes) == 0 || w.Placement.GPUs == 0 {
+		t.Fatalf("the model has %d GPU nodes and the function needs %d GPUs; this test needs both", len(gpuNodes), w.Placement.GPUs)
+	}
+	if len(s.NodeSelector) == 0 {
+		t.Errorf("the function has no node selector")
+	}
+	for _, n := range c.ActiveNodes() {
+		gpu := n.GPUCount() > 0
+		if appsSelects(s.NodeSelector, n.Labels) != gpu {
+			t.Errorf("node selector %v selects node %s: %v, want %v", s.NodeSelector, n.Name, !gpu, gpu)
+		}
+		for _, taint := range n.Taints {
+			if gpu && !appsTolerates(s.Tolerations, taint) {
+				t.Errorf("tolerations %v do not tolerate GPU node %s's taint %s", s.Tolerations, n.Name, taint)
+			}
+		}
+	}
+	if got := s.Resources.Limits[component.GPUResource]; got.Value() != int64(w.Placement.GPUs) {
+		t.Errorf("GPU limit = %s, want %d", got.String(), w.Placement.GPUs)
+	}
+	// The model's workload selects the function's pods.
+	pod := maps.Clone(fn.Labels)
+	pod[component.NuclioFunctionNameLabel] = fn.Name
+	if !appsSelects(w.Selector, pod) {
+		t.Errorf("workload selector %v does not select the function's pods %v", w.Selector, pod)
+	}
+
+	// The deployer: allowed to get and patch this function, nothing else.
+	sa := appsFind[*corev1.ServiceAccount](t, u.Objects, app.Name+"-deployer")
+	role := appsFind[*rbacv1.Role](t, u.Objects, sa.Name)
+	wantRules := []rbacv1.PolicyRule{{APIGroups: []string{"nuclio.io"}, Resources: []string{"nucliofunctions"}, ResourceNames: []string{fn.Name}, Verbs: []string{"get", "patch"}}}
+	if got, _ := json.Marshal(role.Rules); string(got) != appsJSON(t, wantRules) {
+		t.Errorf("Role rules = %s, want %s", got, appsJSON(t, wantRules))
+	}
+	binding := appsFind[*rbacv1.RoleBinding](t, u.Objects, sa.Name)
+	if binding.RoleRef.Kind != "Role" || binding.RoleRef.Name != role.Name ||
+		len(binding.Subjects) != 1 || binding.Subjects[0].Kind != "ServiceAccount" || binding.Subjects[0].Name != sa.Name || binding.Subjects[0].Namespace != app.Namespace {
+		t.Errorf("RoleBinding = %+v %+v, want Role %s for ServiceAccount %s/%s", binding.RoleRef, binding.Subjects, role.Name, app.Namespace, sa.Name)
+	}
+	for _, o := range []kube.Object{sa, role, binding} {
+		if o.GetNamespace() != app.Namespace {
+			t.Errorf("%s is not in namespace %s", kube.Ref(o), app.Namespace)
+		}
+	}
+
+	// The Job: kubectl patching the state Nuclio deploys from.
+	job := nuclioJob(t, c)
+	if !regexp.MustCompile("^" + regexp.QuoteMeta(app.Name) + "-deploy-[0-9a-f]{8}$").MatchString(job.Name) {
+		t.Errorf("Job name %s, want %s-deploy-<8 hex digits>", job.Name, app.Name)
+	}
+	spec := job.Spec.Template.Spec
+	if len(spec.Containers) != 1 {
+		t.Fatalf("Job runs %d containers, want 1", len(spec.Containers))
+	}
+	ctr := spec.Containers[0]
+	wantArgs := []string{"patch", "nucliofunctions.nuclio.io", fn.Name, "--namespace", app.Namespace, "--type=merge",
+		"--patch", `{"status":{"state":"` + component.NuclioDeployState + `"}}`}
+	if ctr.Image != f.DeployerImage || len(ctr.Command) != 0 || !slices.Equal(ctr.Args, wantArgs) {
+		t.Errorf("Job runs %s %v %v, want %s %v", ctr.Image, ctr.Command, ctr.Args, f.DeployerImage, wantArgs)
+	}
+	if component.NuclioDeployState != "waitingForResourceConfiguration" {
+		t.Errorf("NuclioDeployState = %s", component.NuclioDeployState)
+	}
+	if spec.ServiceAccountName != sa.Name || spec.RestartPolicy != corev1.RestartPolicyOnFailure {
+		t.Errorf("Job pod runs as %s, restarts %s; want %s, OnFailure", spec.ServiceAccountName, spec.RestartPolicy, sa.Name)
+	}
+	if job.Spec.BackoffLimit == nil || *job.Spec.BackoffLimit != 6 || job.Spec.TTLSecondsAfterFinished != nil {
+		t.Errorf("Job backoffLimit %v ttl %v, want 6 and none", job.Spec.BackoffLimit, job.Spec.TTLSecondsAfterFinished)
+	}
+	if len(spec.Tolerations) > 0 || len(spec.NodeSelector) > 0 {
+		t.Errorf("the Job's pod is placed (%v, %v); it runs anywhere", spec.Tolerations, spec.NodeSelector)
+	}
+	if job.Namespace != app.Namespace {
+		t.Errorf("Job in %s, want %s", job.Namespace, app.Namespace)
+	}
+
+	// What Flux applies carries no status: Nuclio's state is the Job's to set.
+	b, err := kube.Marshal(fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "status") {
+		t.Errorf("the NuclioFunction YAML has a status:\n%s", b)
+	}
+}
+
+func appsJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// gpuNode returns a pointer to the model's first active GPU node.
+func appsGPUNode(t *testing.T, c *model.Cluster) *model.Node {
+	t.Helper()
+	for i := range c.Nodes {
+		if !c.Nodes[i].Planned && c.Nodes[i].GPUCount() > 0 {
+			return &c.Nodes[i]
+		}
+	}
+	t.Fatal("the model has no GPU node")
+	return nil
+}
+
+// TestNuclioDeployJobName: the Job's name changes with what it deploys,
+// and only with it, so Flux runs it again exactly when Nuclio must redeploy.
+func TestNuclioDeployJobName(t *testing.T) {
+	base := nuclioJob(t, appsCluster(t)).Name
+	if again := nuclioJob(t, appsCluster(t)).Name; again != base {
+		t.Fatalf("two renders of the same model name the Job %s and %s", base, again)
+	}
+	editFunction := func(edit func(t *testing.T, app *model.App)) func(t *testing.T, c *model.Cluster) {
+		return func(t *testing.T, c *model.Cluster) { appsEdit(c, nuclioApp, func(app *model.App) { edit(t, app) }) }
+	}
+	for _, tc := range []struct {
+		name    string
+		edit    func(t *testing.T, c *model.Cluster)
+		changes bool
+	}{
+		{"the function's image", editFunction(func(t *testing.T, app *model.App) { app.Function.Image += "-next" }), true},
+		{"an annotation CVAT reads", editFunction(func(t *testing.T, app *model.App) { app.Function.Annotations["name"] += " v2" }), true},
+		{"the GPUs", editFunction(func(t *testing.T, app *model.App) { app.Workloads[0].Placement.GPUs++ }), true},
+		{"the replicas", editFunction(func(t *testing.T, app *model.App) { app.Function.MaxReplicas++ }), true},
+		{"the project", editFunction(func(t *testing.T, app *model.App) { app.Function.Project = "other" }), true},
+		{"the deployer's image", editFunction(func(t *testing.T, app *model.App) { app.Function.DeployerImage += "-next" }), true},
+		{"a taint of the GPU node", func(t *testing.T, c *model.Cluster) {
+			n := appsGPUNode(t, c)
+			n.Taints = append(n.Taints, model.Taint{Key: "example.org/busy", Effect: "NoSchedule"})
+		}, true},
+		{"a label of the GPU node", func(t *testing.T, c *model.Cluster) {
+			n := appsGPUNode(t, c)
+			n.Labels = appsMerged(n.Labels, map[string]string{"example.org/gpu": "a6000"})
+		}, true},
+		{"another app's LoadBalancer", func(t *testing.T, c *model.Cluster) {
+			appsEdit(c, "minio", func(app *model.App) { app.Workloads[0].LoadBalancers[0].IP = "10.0.0.1" })
+		}, false},
+		{"CVAT's settings", func(t *testing.T, c *model.Cluster) {
+			appsEdit(c, "cvat", func(app *model.App) { app.Settings["hostname"] = "elsewhere.example" })
+		}, false},
+		{"a node without GPUs", func(t *testing.T, c *model.Cluster) {
+			c.Nodes[0].Labels = appsMerged(c.Nodes[0].Labels, map[string]string{"example.org/rack": "b"})
+		}, false},
+		{"the function's workload ports", editFunction(func(t *testing.T, app *model.App) { app.Workloads[0].Ports[0].Name = "web" }), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := appsCluster(t)
+			tc.edit(t, c)
+			got := nuclioJob(t, c).Name
+			if changed := got != base; changed != tc.changes {
+				t.Errorf("Job name %s -> %s: changed %v, want %v", base, got, changed, tc.changes)
+			}
+		})
+	}
+}
+
+func appsMerged(a, b map[string]string) map[string]string {
+	out := maps.Clone(a)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, b)
+	return out
+}
+
+func TestNuclioFunctionFollowsModel(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		edit  func(t *testing.T, c *model.Cluster)
+		check func(t *testing.T, c *model.Cluster, fn *kube.NuclioFunction)
+	}{{
+		name: "a new taint on the GPU node",
+		edit: func(t *testing.T, c *model.Cluster) {
+			n := appsGPUNode(t, c)
+			n.Taints = append(n.Taints, model.Taint{Key: "example.org/busy", Effect: "NoExecute"})
+		},
+		check: func(t *testing.T, c *model.Cluster, fn *kube.NuclioFunction) {
+			for _, taint := range appsGPUNode(t, c).Taints {
+				if !appsTolerates(fn.Spec.Tolerations, taint) {
+					t.Errorf("tolerations %v miss taint %s", fn.Spec.Tolerations, taint)
+				}
+			}
+		},
+	}, {
+		name: "a second GPU node with other labels",
+		edit: func(t *testing.T, c *model.Cluster) {
+			n := *appsGPUNode(t, c)
+			n.Name, n.IP = "gpu-2", "192.0.2.50"
+			n.Labels = appsMerged(n.Labels, map[string]string{"example.org/only-here": "true"})
+			n.Taints = []model.Taint{{Key: "example.org/other", Value: "x", Effect: "NoSchedule"}}
+			appsGPUNode(t, c).Labels = appsMerged(appsGPUNode(t, c).Labels, map[string]string{"example.org/only-here": "false"})
+			c.Nodes = append(c.Nodes, n)
+		},
+		check: func(t *testing.T, c *model.Cluster, fn *kube.NuclioFunction) {
+			for _, n := range c.GPUNodes() {
+				if !appsSelects(fn.Spec.NodeSelector, n.Labels) {
+					t.Errorf("node selector %v misses GPU node %s", fn.Spec.NodeSelector, n.Name)
+				}
+				for _, taint := range n.Taints {
+					if !appsTolerates(fn.Spec.Tolerations, taint) {
+						t.Errorf("tolerations %v miss %s's taint %s", fn.Spec.Tolerations, n.Name, taint)
+					}
+				}
+			}
+			if _, ok := fn.Spec.NodeSelector["example.org/only-here"]; ok {
+				t.Errorf("node selector %v keeps a label the GPU nodes do not share", fn.Spec.NodeSelector)
+			}
+		},
+	}, {
+		name: "two GPUs",
+		edit: func(t *testing.T, c *model.Cluster) {
+			appsEdit(c, nuclioApp, func(app *model.App) { app.Workloads[0].Placement.GPUs = 2 })
+		},
+		check: func(t *testing.T, c *model.Cluster, fn *kube.NuclioFunction) {
+			if got := fn.Spec.Resources.Limits[component.GPUResource]; got.Value() != 2 {
+				t.Errorf("GPU limit %s, want 2", got.String())
+			}
+		},
+	}, {
+		name: "no GPUs",
+		edit: func(t *testing.T, c *model.Cluster) {
+			appsEdit(c, nuclioApp, func(app *model.App) { app.Workloads[0].Placement.GPUs = 0 })
+		},
+		check: func(t *testing.T, c *model.Cluster, fn *kube.NuclioFunction) {
+			if len(fn.Spec.NodeSelector) > 0 || len(fn.Spec.Tolerations) > 0 || len(fn.Spec.Resources.Limits) > 0 {
+				t.Errorf("a CPU function is placed: %v %v %v", fn.Spec.NodeSelector, fn.Spec.Tolerations, fn.Spec.Resources.Limits)
+			}
+		},
+	}, {
+		name: "the image and project",
+		edit: func(t *testing.T, c *model.Cluster) {
+			appsEdit(c, nuclioApp, func(app *model.App) {
+				app.Function.Image = "registry.example/fn:2"
+				app.Function.Project = "other"
+			})
+		},
+		check: func(t *testing.T, c *model.Cluster, fn *kube.NuclioFunction) {
+			if fn.Spec.Image != "registry.example/fn:2" || fn.Labels[component.NuclioProjectLabel] != "other" {
+				t.Errorf("function image %s project %s, want registry.example/fn:2 and other", fn.Spec.Image, fn.Labels[component.NuclioProjectLabel])
+			}
+		},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := appsCluster(t)
+			tc.edit(t, c)
+			u := appsRender(t, component.NuclioFunctionApp, c, nuclioApp)
+			tc.check(t, c, appsFind[*kube.NuclioFunction](t, u.Objects, nuclioApp))
+		})
+	}
+}
+
+func TestNuclioFunctionRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(t *testing.T, c *model.Cluster)
+		want []string
+	}{{
+		name: "GPUs and no built GPU node",
+		edit: func(t *testing.T, c *model.Cluster) { appsGPUNode(t, c).Planned = true },
+		want: []string{"GPU", "no built node"},
+	}, {
+		name: "a selector Nuclio's pods do not match",
+		edit: func(t *testing.T, c *model.Cluster) {
+			appsEdit(c, nuclioApp, func(app *model.App) {
+				app.Workloads[0].Selector = map[string]string{component.NuclioFunctionNameLabel: "nuclio-" + nuclioApp}
+			})
+		},
+		want: []string{"nuclio-" + nuclioApp, "Nuclio labels these pods"},
+	}, {
+		name: "no deployer image",
+		edit: func(t *testing.T, c *model.Cluster) {
+			appsEdit(c, nuclioApp, func(app *model.App) { app.Function.DeployerImage = "" })
+		},
+		want: []string{"deployerImage"},
+	}, {
+		name: "a setting",
+		edit: func(t *testing.T, c *model.Cluster) {
+			appsEdit(c, nuclioApp, func(app *model.App) { app.Settings = map[string]any{"gpu": true} })
+		},
+		want: []string{"settings.gpu"},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := appsCluster(t)
+			tc.edit(t, c)
+			appsRenderErr(t, component.NuclioFunctionApp, c, nuclioApp, tc.want...)
+		})
+	}
+}
+
+// TestNuclioLongName: names derived from a long function name stay valid.
+func TestNuclioLongName(t *testing.T) {
+	c := appsCluster(t)
+	app := appsApp(t, c, nuclioApp)
+	delete(c.Apps, nuclioApp)
+	app.Name = strings.Repeat("f", 60) + "-xy"
+	app.Workloads[0].Selector = map[string]string{component.NuclioFunctionNameLabel: app.Name}
+	c.Apps[app.Name] = app
+	u := appsRender(t, component.NuclioFunctionApp, c, app.Name)
+	for _, o := range u.Objects {
+		if n := len(o.GetName()); n > 63 || strings.HasSuffix(o.GetName(), "-") {
+			t.Errorf("%s: name of %d characters", kube.Ref(o), n)
+		}
+	}
+	job := appsAll[*batchv1.Job](u.Objects)[0]
+	if !regexp.MustCompile(`-deploy-[0-9a-f]{8}$`).MatchString(job.Name) {
+		t.Errorf("Job %s lost its hash", job.Name)
+	}
+}

@@ -1,0 +1,42 @@
+package component
+
+import (
+	"fmt"
+
+	"github.com/polylab/polylab-gitops/pkg/render/model"
+)
+
+func init() { register("nvidia-device-plugin", NVIDIADevicePlugin) }
+
+// NVIDIADevicePlugin renders the "nvidia-device-plugin" component: the
+// chart's DaemonSet on the GPU nodes only, advertising their GPUs as
+// nvidia.com/gpu.
+//
+// It sets no runtimeClassName: a GPU node's K3s runs containers with the
+// nvidia runtime by default (default-runtime: nvidia), and K3s ships the
+// nvidia RuntimeClass itself. The chart's default node affinity stays: it
+// asks for nvidia.com/gpu.present=true, a label every node with an NVIDIA
+// GPU carries in the model.
+func NVIDIADevicePlugin(c *model.Cluster, app model.App) ([]Unit, error) {
+	if len(c.GPUNodes()) == 0 {
+		return nil, fmt.Errorf("no built node has a GPU, so the NVIDIA device plugin has nothing to run on; add gpus to a node that is not planned, or remove the app")
+	}
+	if err := noLoadBalancers(app); err != nil {
+		return nil, err
+	}
+	gpu := c.GPUPlacement()
+	values := Values{}
+	if len(gpu.Taints) > 0 {
+		// Helm replaces the chart's default tolerations with these: the
+		// pods tolerate exactly the GPU nodes' taints.
+		values["tolerations"] = tolerations(gpu.Taints)
+	}
+	if len(gpu.NodeSelector) > 0 {
+		values["nodeSelector"] = gpu.NodeSelector
+	}
+	objects, err := chart(app, values)
+	if err != nil {
+		return nil, err
+	}
+	return []Unit{appUnit(app, objects...)}, nil
+}
