@@ -41,8 +41,6 @@ func DirSource(dir string) Source {
 // clusterSelector is where a cluster package keeps its cluster value.
 const clusterSelector = "cluster"
 
-// schemaDir is the schema package's folder in the module.
-const schemaDir = "schema"
 
 // Load reads the cluster package ./clusters/<name> of the module, checks
 // that it is complete and consistent, and decodes it into the model.
@@ -59,19 +57,11 @@ func Load(src Source, name string) (*model.Cluster, error) {
 		// Positions name files as the user sees them, e.g. cue/clusters/polylab/nodes.cue.
 		FromFSPath: func(p string) string { return path.Join(filepath.ToSlash(src.Display), p) },
 	}
-	// The schema is loaded beside the cluster and unified with it once more:
-	// a cluster that forgot to embed schema.#Cluster is still held to it.
-	insts := load.Instances([]string{"./" + pkgDir, "./" + schemaDir}, cfg)
-	for _, inst := range insts {
-		if err := inst.Err; err != nil {
-			return nil, problemsFromCUE(err)
-		}
-	}
-	values, err := cuecontext.New().BuildInstances(insts)
-	if err != nil {
+	insts := load.Instances([]string{"./" + pkgDir}, cfg)
+	if err := insts[0].Err; err != nil {
 		return nil, problemsFromCUE(err)
 	}
-	pkg, schema := values[0], values[1]
+	pkg := cuecontext.New().BuildInstance(insts[0])
 	if err := pkg.Err(); err != nil {
 		// Err holds the first error only; validating collects them all.
 		if all := pkg.Validate(cue.Concrete(true)); all != nil {
@@ -80,10 +70,11 @@ func Load(src Source, name string) (*model.Cluster, error) {
 		return nil, problemsFromCUE(err)
 	}
 	value := pkg.LookupPath(cue.ParsePath(clusterSelector))
-	if !value.Exists() {
-		return nil, Problems{{Message: fmt.Sprintf("package %s has no field %q; declare it as %s: schema.#Cluster & {...}", pkgDir, clusterSelector, clusterSelector)}}
+	// Only schema.#Cluster fills in defaults such as domain: without them the
+	// value was not built from the schema, and its checks would not hold.
+	if !value.Exists() || value.IncompleteKind() != cue.StructKind || !value.LookupPath(cue.ParsePath("domain")).Exists() {
+		return nil, Problems{{Message: fmt.Sprintf("package %s must declare %s: schema.#Cluster & {...}, importing %q", pkgDir, clusterSelector, "polylab.dev/gitops/schema")}}
 	}
-	value = value.Unify(schema.LookupPath(cue.ParsePath("#Cluster")))
 	// Concrete: a required field left out or a value left open is an error too.
 	if err := value.Validate(cue.Concrete(true)); err != nil {
 		return nil, problemsFromCUE(err)

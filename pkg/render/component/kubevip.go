@@ -3,9 +3,7 @@ package component
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"strconv"
-	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -165,28 +163,10 @@ func KubeVIPManifests(c *model.Cluster, app model.App) ([]kube.Object, error) {
 	return []kube.Object{sa, role, binding, ds}, nil
 }
 
-// APIServerPort is the port of the Kubernetes API behind the VIP: the one
-// TCP port of the model's nodePorts that servers open to the LAN. The
-// model states it once, there, for the host firewall; kube-vip and the
-// bootstrap read it from the same place.
+// APIServerPort is the port of the Kubernetes API, on every server and
+// behind the VIP: the model's network.apiPort.
 func APIServerPort(c *model.Cluster) (int, error) {
-	var found []model.NodePort
-	for _, p := range c.NodePorts {
-		if p.Protocol == string(corev1.ProtocolTCP) && slices.Contains(p.On, model.Server) && slices.Contains(p.From, "lan") {
-			found = append(found, p)
-		}
-	}
-	switch len(found) {
-	case 0:
-		return 0, fmt.Errorf("no nodePort is the API server's: kube-vip takes the API port from the one TCP nodePort open on servers (on: [\"server\"]) to the LAN (from: [..., \"lan\"]); add it")
-	case 1:
-		return found[0].Port, nil
-	}
-	var ports []string
-	for _, p := range found {
-		ports = append(ports, fmt.Sprintf("%d (%s)", p.Port, p.Purpose))
-	}
-	return 0, fmt.Errorf("nodePorts open %s on servers to the LAN; kube-vip takes the API port from the only such TCP port, so keep one", strings.Join(ports, ", "))
+	return c.Network.APIPort, nil
 }
 
 // soleWorkload is the workload of an app that runs a single one.

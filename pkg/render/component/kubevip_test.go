@@ -180,13 +180,7 @@ func TestKubeVIPFollowsModel(t *testing.T) {
 		},
 	}, {
 		name: "API port",
-		change: func(c *model.Cluster, app *model.App) {
-			for i, p := range c.NodePorts {
-				if strings.Contains(p.Purpose, "API") {
-					c.NodePorts[i].Port = 7443
-				}
-			}
-		},
+		change: func(c *model.Cluster, app *model.App) { c.Network.APIPort = 7443 },
 		check: func(t *testing.T, c *model.Cluster, app model.App, objects []kube.Object) {
 			if env, _ := kubeVIPEnv(t, infraFind[*appsv1.DaemonSet](t, objects, "")); env["port"] != "7443" {
 				t.Errorf("port = %q, want 7443", env["port"])
@@ -254,18 +248,6 @@ func TestKubeVIPRefuses(t *testing.T) {
 		change func(c *model.Cluster, app *model.App)
 		want   string
 	}{{
-		name: "no API port",
-		change: func(c *model.Cluster, app *model.App) {
-			c.NodePorts = slices.DeleteFunc(c.NodePorts, func(p model.NodePort) bool { return slices.Contains(p.From, "lan") })
-		},
-		want: "no nodePort is the API server's",
-	}, {
-		name: "two candidate API ports",
-		change: func(c *model.Cluster, app *model.App) {
-			c.NodePorts = append(c.NodePorts, model.NodePort{Port: 9443, Protocol: "TCP", Purpose: "other", On: []model.Role{model.Server}, From: []string{"lan"}})
-		},
-		want: "keep one",
-	}, {
 		name:   "not in the host network",
 		change: func(c *model.Cluster, app *model.App) { app.Workloads[0].HostNetwork = false },
 		want:   "hostNetwork: true",

@@ -42,6 +42,7 @@ type Network struct {
 	Pods             string `json:"pods"`
 	Services         string `json:"services"`
 	APIVIP           string `json:"apiVIP"`
+	APIPort          int    `json:"apiPort"`
 	LoadBalancerPool struct {
 		First string `json:"first"`
 		Last  string `json:"last"`
