@@ -1,0 +1,75 @@
+package crds_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/polylab/polylab-gitops/e2e/crds"
+	"github.com/polylab/polylab-gitops/e2e/tools"
+)
+
+func TestNuclio(t *testing.T) {
+	got := crds.Nuclio()
+	if len(got) != 2 {
+		t.Fatalf("Nuclio() returned %d CRDs, want 2", len(got))
+	}
+	for i, want := range []struct{ name, kind string }{
+		{"nucliofunctions.nuclio.io", "NuclioFunction"},
+		{"nuclioprojects.nuclio.io", "NuclioProject"},
+	} {
+		crd := got[i]
+		if crd.Name != want.name || crd.Spec.Names.Kind != want.kind || crd.Spec.Scope != "Namespaced" {
+			t.Errorf("CRD %d = %s (kind %s, scope %s), want %s (kind %s, Namespaced)",
+				i, crd.Name, crd.Spec.Names.Kind, crd.Spec.Scope, want.name, want.kind)
+		}
+		v := crd.Spec.Versions
+		if len(v) != 1 || v[0].Name != "v1beta1" || !v[0].Served || !v[0].Storage {
+			t.Fatalf("%s: versions %+v, want one served storage v1beta1", crd.Name, v)
+		}
+		if v[0].Subresources != nil {
+			t.Errorf("%s: has subresources %+v, want none (no status subresource)", crd.Name, v[0].Subresources)
+		}
+		s := v[0].Schema.OpenAPIV3Schema
+		if s.XPreserveUnknownFields == nil || !*s.XPreserveUnknownFields {
+			t.Errorf("%s: schema does not preserve unknown fields", crd.Name)
+		}
+	}
+}
+
+// TestLoad reads the CRDs from the module cache (downloading the modules and
+// building controller-gen if needed).
+func TestLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("downloads modules and may build controller-gen; skipped under -short")
+	}
+	ctx := context.Background()
+	cg, err := tools.ControllerGen.Ensure(ctx, t.Output())
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := crds.Load(ctx, cg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, crd := range all {
+		names[crd.Name] = true
+	}
+	for _, want := range []string{
+		"gitrepositories.source.toolkit.fluxcd.io",
+		"ocirepositories.source.toolkit.fluxcd.io",
+		"helmrepositories.source.toolkit.fluxcd.io",
+		"kustomizations.kustomize.toolkit.fluxcd.io",
+		"helmreleases.helm.toolkit.fluxcd.io",
+		"ipaddresspools.metallb.io",
+		"l2advertisements.metallb.io",
+		"helmcharts.helm.cattle.io",
+		"helmchartconfigs.helm.cattle.io",
+		"nucliofunctions.nuclio.io",
+		"nuclioprojects.nuclio.io",
+	} {
+		if !names[want] {
+			t.Errorf("CRD %s missing; have %d CRDs", want, len(all))
+		}
+	}
+}
