@@ -4,7 +4,7 @@ GO      ?= go
 CLUSTER ?= polylab
 FUZZTIME ?= 10s
 
-.PHONY: all render check test unit fuzz lint e2e bench
+.PHONY: all render check test unit fuzz lint tools e2e bench
 
 all: test
 
@@ -25,18 +25,23 @@ unit:
 fuzz:
 	$(GO) test ./pkg/render -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
 
-## lint: gofmt, go vet, cue fmt and cue vet
-lint:
+## tools: Debian packages the tests need (shellcheck, nft, GNU time)
+tools:
+	hack/ensure-tools.sh shellcheck nftables time:/usr/bin/time
+
+## lint: gofmt, go vet, cue fmt and cue vet, shellcheck
+lint: tools
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd cue && $(GO) tool cue fmt --check ./...
 	cd cue && $(GO) tool cue vet -c ./...
+	shellcheck bootstrap/*.sh hack/*.sh
 
 ## e2e: Flux reconciles the rendered tree onto a real API server (see e2e/README.md)
 e2e:
 	cd e2e && $(GO) test ./... -count=1 -timeout 60m
 
 ## bench: benchmarks of every render stage (see README, Performance)
-bench:
+bench: tools
 	$(GO) test ./pkg/render/... -run '^$$' -bench . -benchmem
