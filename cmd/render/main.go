@@ -12,9 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/rogpeppe/go-internal/diff"
-
 	"github.com/polylab/polylab-gitops/pkg/render"
+	"github.com/polylab/polylab-gitops/pkg/render/review"
 	"github.com/polylab/polylab-gitops/pkg/render/tree"
 )
 
@@ -36,7 +35,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cluster := flags.String("cluster", defaultName, "the cluster to render: the package cue/clusters/`name`")
 	out := flags.String("out", "", "the output `dir`ectory (default clusters/<cluster>)")
 	check := flags.Bool("check", false, "write nothing; exit 1 and list every missing, stale or extra file if the output differs from a fresh render")
-	showDiff := flags.Bool("diff", false, "write nothing; print a unified diff of what a render would change")
+	showDiff := flags.Bool("diff", false, "write nothing; print what a render would change: objects by Flux Kustomization, danger notes, then a unified diff")
+	base := flags.String("base", "", "with -diff, compare with the output directory as committed at git `ref` instead of the working tree")
+	format := flags.String("format", "text", "with -diff, print `text` for a terminal or markdown for a pull-request comment")
 	flags.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./cmd/render [flags]\n\n")
 		fmt.Fprintf(stderr, "Renders the cluster described in CUE into the folder Flux syncs. A render\n")
@@ -58,6 +59,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "render: -check and -diff do not go together; pick one\n")
 		return exitUsage
 	}
+	if (*base != "" || *format != "text") && !*showDiff {
+		fmt.Fprintf(stderr, "render: -base and -format go with -diff\n")
+		return exitUsage
+	}
+	if *format != "text" && *format != "markdown" {
+		fmt.Fprintf(stderr, "render: -format %s: use text or markdown\n", *format)
+		return exitUsage
+	}
 	if *out == "" {
 		*out = filepath.Join("clusters", *cluster)
 	}
@@ -68,6 +77,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		render.PrintError(stderr, err, cwd)
 		return exitFailed
+	}
+	if *showDiff && *base != "" {
+		before, err := review.GitFiles(*base, *out)
+		if err != nil {
+			fmt.Fprintf(stderr, "render: %v\n", err)
+			return exitFailed
+		}
+		return printDiff(stdout, stderr, before, t, review.Heading{Dir: filepath.ToSlash(*out), Base: *base}, *format)
 	}
 	plan, err := tree.Compare(t, *out)
 	if err != nil {
@@ -87,14 +104,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "run `%s` to update it\n", tree.Command)
 		return exitFailed
 	case *showDiff:
-		for _, c := range plan.Changes {
-			name := filepath.ToSlash(filepath.Join(*out, c.Path))
-			stdout.Write(diff.Diff("a/"+name, c.Old, "b/"+name, c.New))
-		}
-		if len(plan.Changes) == 0 {
-			fmt.Fprintf(stdout, "render: no changes to %s\n", *out)
-		}
-		return exitOK
+		return printDiff(stdout, stderr, review.OnDisk(t, plan), t, review.Heading{Dir: filepath.ToSlash(*out)}, *format)
 	}
 	if err := plan.Apply(); err != nil {
 		fmt.Fprintf(stderr, "render: writing %s: %v\n", *out, err)
@@ -103,5 +113,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "render: %s: %d written, %d unchanged, %d removed in %s\n", *out,
 		plan.Count(tree.Missing)+plan.Count(tree.Stale), plan.Unchanged, plan.Count(tree.Extra),
 		time.Since(start).Round(time.Millisecond))
+	return exitOK
+}
+
+// printDiff prints what the rendered tree changes from before: the object
+// diff and its danger notes, then, as text, the unified diff of the files.
+func printDiff(stdout, stderr io.Writer, before review.Files, t *tree.Tree, h review.Heading, format string) int {
+	after := review.TreeFiles(t)
+	r := review.Diff(before, after)
+	var err error
+	if format == "markdown" {
+		err = review.WriteMarkdown(stdout, r, h)
+	} else if err = review.WriteText(stdout, r, h); err == nil && !r.Empty() {
+		fmt.Fprintln(stdout)
+		err = review.WriteUnified(stdout, before, after, h.Dir)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "render: %v\n", err)
+		return exitFailed
+	}
 	return exitOK
 }

@@ -123,6 +123,9 @@ func (c *Cluster) startControllers(ctx context.Context, sourceBin, kustomizeBin 
 		"--health-addr=" + loopback(ports.kustomizeHealth),
 		"--enable-leader-election=false",
 		"--watch-all-namespaces=true",
+		// A unit waiting on another retries every 30s by default; a test
+		// with a few levels of dependsOn would spend minutes waiting.
+		"--requeue-dependency=2s",
 	}, env)
 	if err != nil {
 		return err

@@ -41,7 +41,6 @@ func DirSource(dir string) Source {
 // clusterSelector is where a cluster package keeps its cluster value.
 const clusterSelector = "cluster"
 
-
 // Load reads the cluster package ./clusters/<name> of the module, checks
 // that it is complete and consistent, and decodes it into the model.
 //

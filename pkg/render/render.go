@@ -19,6 +19,7 @@ import (
 	"github.com/polylab/polylab-gitops/pkg/render/host"
 	"github.com/polylab/polylab-gitops/pkg/render/kube"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
+	"github.com/polylab/polylab-gitops/pkg/render/review"
 	"github.com/polylab/polylab-gitops/pkg/render/tree"
 	"github.com/polylab/polylab-gitops/pkg/render/verify"
 )
@@ -56,6 +57,10 @@ func Render(c *model.Cluster) (*tree.Tree, error) {
 		return nil, err
 	}
 	if err := r.sync(); err != nil {
+		return nil, err
+	}
+	// The README is for people: the root kustomization.yaml does not list it.
+	if err := r.add("README.md", review.README(c)); err != nil {
 		return nil, err
 	}
 	hosts, err := host.Files(c)

@@ -179,7 +179,7 @@ func TestKubeVIPFollowsModel(t *testing.T) {
 			}
 		},
 	}, {
-		name: "API port",
+		name:   "API port",
 		change: func(c *model.Cluster, app *model.App) { c.Network.APIPort = 7443 },
 		check: func(t *testing.T, c *model.Cluster, app model.App, objects []kube.Object) {
 			if env, _ := kubeVIPEnv(t, infraFind[*appsv1.DaemonSet](t, objects, "")); env["port"] != "7443" {

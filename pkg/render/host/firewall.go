@@ -1,8 +1,385 @@
 package host
 
-import "github.com/polylab/polylab-gitops/pkg/render/model"
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"net/netip"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/polylab/polylab-gitops/pkg/render/model"
+)
+
+// FirewallFile is a node's host firewall: an nftables rule set that
+// bootstrap/install.sh checks (nft -c -f), loads (nft -f) and keeps for
+// boot in /etc/nftables.conf. Flux never applies it.
+const FirewallFile = "nftables.nft"
+
+// The node-port sources of the model, and the nftables sets they name.
+const (
+	fromServers = "servers"
+	fromAgents  = "agents"
+	fromNodes   = "nodes"
+	fromLAN     = "lan"
+)
+
+// fromNames name the node-port sources in the rules' comments.
+var fromNames = map[string]string{fromServers: "the servers", fromAgents: "the agents", fromNodes: "the nodes", fromLAN: "the LAN"}
+
+// K3s's own ports (k3s-io/docs installation/requirements.md).
+const (
+	etcdClientPort = 2379
+	etcdPeerPort   = 2380
+	kubeletPort    = 10250
+)
+
+// flannelPorts are the UDP ports each flannel backend carries pod traffic
+// on between the nodes; host-gw routes it over the LAN without a tunnel.
+var flannelPorts = map[string]int{"vxlan": 8472, "wireguard-native": 51820}
+
+// FirewallTable names the nftables table of the cluster's host firewall:
+// <cluster>-host. A rule set replaces this table and nothing else, so
+// K3s's own rules (kube-proxy, flannel, kube-router, in their iptables
+// tables) are never touched.
+func FirewallTable(c *model.Cluster) string { return c.Name + "-host" }
 
 // firewalls renders each built node's nftables rule set.
 func firewalls(c *model.Cluster, add func(string, []byte) error) error {
+	rules, err := Firewalls(c)
+	if err != nil {
+		return err
+	}
+	for _, n := range c.ActiveNodes() {
+		if err := add(path.Join(n.Name, FirewallFile), rules[n.Name]); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// Firewalls renders the host firewall of every built node, by node name.
+func Firewalls(c *model.Cluster) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, n := range c.ActiveNodes() {
+		b, err := Firewall(c, n)
+		if err != nil {
+			return nil, fmt.Errorf("node %s: %w", n.Name, err)
+		}
+		out[n.Name] = b
+	}
+	return out, nil
+}
+
+// essentials are the ports K3s needs between its nodes to keep running:
+// the etcd quorum (between the servers, when there are several), the
+// API and the supervisor on the servers, the kubelet, and the flannel
+// backend's tunnel. A rule set always opens them, from the nodes that
+// need them, even where the model's nodePorts forget one: no rendered
+// firewall can cut the etcd quorum or the joins. The rule says so.
+func essentials(c *model.Cluster, role model.Role) []model.NodePort {
+	var out []model.NodePort
+	if len(c.Servers()) > 1 && role == model.Server {
+		out = append(out,
+			model.NodePort{Port: etcdClientPort, Protocol: "TCP", Purpose: "etcd client", From: []string{fromServers}},
+			model.NodePort{Port: etcdPeerPort, Protocol: "TCP", Purpose: "etcd peer", From: []string{fromServers}})
+	}
+	if role == model.Server && c.Network.APIPort != 0 {
+		out = append(out, model.NodePort{Port: c.Network.APIPort, Protocol: "TCP", Purpose: "Kubernetes API and K3s supervisor", From: []string{fromNodes}})
+	}
+	out = append(out, model.NodePort{Port: kubeletPort, Protocol: "TCP", Purpose: "kubelet", From: []string{fromNodes}})
+	if port, ok := flannelPorts[c.Network.FlannelBackend]; ok {
+		out = append(out, model.NodePort{Port: port, Protocol: "UDP", Purpose: "flannel " + c.Network.FlannelBackend, From: []string{fromNodes}})
+	}
+	var missing []model.NodePort
+	for _, np := range out {
+		if !opens(c, role, np.Port, np.Protocol, np.From[0]) {
+			np.On = []model.Role{role}
+			missing = append(missing, np)
+		}
+	}
+	return missing
+}
+
+// opens reports whether a node port opens the port on nodes of the role
+// to every node of the kind (servers, or every node).
+func opens(c *model.Cluster, role model.Role, port int, protocol, from string) bool {
+	for _, np := range c.NodePorts {
+		if np.Port != port || np.Protocol != protocol || !slices.Contains(np.On, role) {
+			continue
+		}
+		if slices.Contains(np.From, from) || slices.Contains(np.From, fromNodes) || slices.Contains(np.From, fromLAN) ||
+			(from == fromNodes && slices.Contains(np.From, fromServers) && slices.Contains(np.From, fromAgents)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Firewall renders one node's host firewall: a complete table, deleted
+// and created again in one transaction, so that loading it twice gives
+// the same rules and no stale set or chain survives.
+//
+// Input is dropped but for: replies (established, related), loopback,
+// ICMP, SSH from the LAN, what the pods send to the node (the pod and
+// service ranges: the API through Service kubernetes, kubelet metrics,
+// hostNetwork pods), the model's node ports on this node's role from the
+// nodes or the LAN they name, and the ports K3s cannot run without where
+// the model forgets them (essentials).
+//
+// LoadBalancer IPs: MetalLB answers ARP for them on the node that holds
+// each, and kube-proxy DNATs their traffic in prerouting to a pod, which
+// the forward hook sees, not input. The forward chain keeps its accept
+// policy (flannel, kube-proxy and kube-router own pod traffic) and drops
+// only what comes from the LAN to a pod through any other door: a
+// NodePort, or a route to the pod range. It matches the LoadBalancer IP
+// and port in conntrack's original tuple, before the DNAT.
+func Firewall(c *model.Cluster, n model.Node) ([]byte, error) {
+	lan, err := netip.ParsePrefix(c.Network.LAN)
+	if err != nil {
+		return nil, fmt.Errorf("network.lan: %w", err)
+	}
+	pods, err := netip.ParsePrefix(c.Network.Pods)
+	if err != nil {
+		return nil, fmt.Errorf("network.pods: %w", err)
+	}
+	services, err := netip.ParsePrefix(c.Network.Services)
+	if err != nil {
+		return nil, fmt.Errorf("network.services: %w", err)
+	}
+	lbs, err := loadBalancerChains(c)
+	if err != nil {
+		return nil, err
+	}
+	var servers, agents, nodes []string
+	for _, m := range c.ActiveNodes() {
+		nodes = append(nodes, m.IP)
+		if m.Role == model.Server {
+			servers = append(servers, m.IP)
+		} else {
+			agents = append(agents, m.IP)
+		}
+	}
+
+	var b bytes.Buffer
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	table := "inet " + FirewallTable(c)
+	w("# The host firewall of node %s (%s) of cluster %s. Only table %s is", n.Name, n.Role, c.Name, table)
+	w("# replaced: K3s's own rules (kube-proxy, flannel, kube-router) live in other tables.")
+	w("# Check it with nft -c -f, load it with nft -f; bootstrap/install.sh does both.")
+	w("")
+	w("table %s", table)
+	w("delete table %s", table)
+	w("")
+	w("table %s {", table)
+	w("\t# The model's addresses: the LAN, and the built nodes by role.")
+	set(w, fromLAN, true, []string{lan.Masked().String()})
+	set(w, fromServers, false, sortedAddrs(servers))
+	set(w, fromAgents, false, sortedAddrs(agents))
+	set(w, fromNodes, false, sortedAddrs(nodes))
+	for _, ch := range lbs {
+		w("")
+		w("\t# LoadBalancer IPs and ports that %s may reach.", ch.source)
+		w("\tchain %s {", ch.name)
+		for _, r := range ch.rules {
+			w("\t\t%s", r)
+		}
+		w("\t}")
+	}
+	w("")
+	w("\tchain input {")
+	w("\t\ttype filter hook input priority filter; policy drop;")
+	w("\t\tct state established,related accept")
+	w("\t\tct state invalid drop")
+	w("\t\tiifname \"lo\" accept")
+	w("\t\tmeta l4proto { icmp, ipv6-icmp } accept")
+	w("\t\tip saddr { %s, %s } accept comment \"what pods send to the node: the API, kubelet, hostNetwork pods\"", pods.Masked(), services.Masked())
+	w("\t\tip saddr @%s tcp dport %d accept comment \"SSH from the LAN\"", fromLAN, c.Network.SSHPort)
+	for _, np := range c.NodePorts {
+		if !slices.Contains(np.On, n.Role) {
+			continue
+		}
+		proto := strings.ToLower(np.Protocol)
+		dest := ""
+		if np.Port == c.Network.APIPort && np.Protocol == "TCP" && n.Role == model.Server {
+			// kube-vip moves the API's virtual IP to one server at a time:
+			// on that server, it is a local address too.
+			dest = fmt.Sprintf("ip daddr { %s, %s } ", n.IP, c.Network.APIVIP)
+		}
+		for _, from := range np.From {
+			w("\t\t%sip saddr @%s %s dport %d accept comment %s", dest, from, proto, np.Port, quote(np.Purpose+" from "+fromNames[from]))
+		}
+	}
+	for _, np := range essentials(c, n.Role) {
+		w("\t\tip saddr @%s %s dport %d accept comment %s", np.From[0], strings.ToLower(np.Protocol), np.Port,
+			quote(np.Purpose+" from "+fromNames[np.From[0]]+" (K3s needs it; the model's nodePorts do not open it)"))
+	}
+	for _, ch := range lbs {
+		w("\t\tip saddr %s jump %s comment \"LoadBalancer ports of hostNetwork pods\"", ch.source, ch.name)
+	}
+	w("\t\tcounter comment \"dropped by the policy: nothing above allows it\"")
+	w("\t}")
+	w("")
+	w("\tchain forward {")
+	w("\t\ttype filter hook forward priority filter; policy accept;")
+	w("\t\tct state established,related accept")
+	w("\t\tip saddr %s accept comment \"pod traffic is kube-router's to judge\"", pods.Masked())
+	w("\t\tip saddr @%s accept comment \"the nodes reach pods (flannel host-gw, webhooks)\"", fromNodes)
+	for _, ch := range lbs {
+		w("\t\tip saddr %s jump %s comment \"LoadBalancer ports, before kube-proxy's DNAT\"", ch.source, ch.name)
+	}
+	w("\t\tip daddr %s counter drop comment \"from outside, pods are reached through LoadBalancer ports only\"", pods.Masked())
+	w("\t}")
+	w("}")
+	return b.Bytes(), nil
+}
+
+func set(w func(string, ...any), name string, interval bool, elements []string) {
+	w("\tset %s {", name)
+	w("\t\ttype ipv4_addr")
+	if interval {
+		w("\t\tflags interval")
+	}
+	if len(elements) > 0 {
+		w("\t\telements = { %s }", strings.Join(elements, ", "))
+	}
+	w("\t}")
+}
+
+func sortedAddrs(ips []string) []string {
+	addrs := make([]netip.Addr, 0, len(ips))
+	for _, ip := range ips {
+		a, err := netip.ParseAddr(ip)
+		if err == nil {
+			addrs = append(addrs, a)
+		}
+	}
+	slices.SortFunc(addrs, func(a, b netip.Addr) int { return a.Compare(b) })
+	addrs = slices.Compact(addrs)
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = a.String()
+	}
+	return out
+}
+
+// quote writes a comment as an nftables string.
+func quote(s string) string {
+	return strconv.Quote(strings.ReplaceAll(s, `"`, "'"))
+}
+
+// lbChain is a chain of accept rules for LoadBalancer ports, which the
+// input and forward chains jump to for one source: the LAN reaches every
+// LoadBalancer port; an outside source other than the LAN reaches those
+// its flows name. It matches conntrack's original destination, before
+// kube-proxy's DNAT (a set cannot: nft refuses ct original proto-dst in
+// a concatenation).
+type lbChain struct {
+	name   string
+	source string // the saddr expression: @lan, or a CIDR
+	rules  []lbRule
+}
+
+type lbRule struct {
+	ip    netip.Addr
+	proto string
+	port  int
+	what  string
+}
+
+func (r lbRule) String() string {
+	return fmt.Sprintf("ct original ip daddr %s meta l4proto %s ct original proto-dst %d accept comment %s", r.ip, r.proto, r.port, quote(r.what))
+}
+
+func loadBalancerChains(c *model.Cluster) ([]lbChain, error) {
+	lanChain := lbChain{name: "loadbalancers-lan", source: "@" + fromLAN}
+	others := map[string]*lbChain{}
+	seen := map[string]bool{}
+	add := func(ch *lbChain, r lbRule) {
+		key := ch.name + " " + r.ip.String() + " " + r.proto + " " + strconv.Itoa(r.port)
+		if !seen[key] {
+			seen[key] = true
+			ch.rules = append(ch.rules, r)
+		}
+	}
+	for _, app := range c.SortedApps() {
+		for _, w := range app.Workloads {
+			for _, lb := range w.LoadBalancers {
+				ip, err := netip.ParseAddr(lb.IP)
+				if err != nil {
+					return nil, fmt.Errorf("%s/%s: LoadBalancer IP %q: %w", app.Name, w.Name, lb.IP, err)
+				}
+				for _, lp := range lb.Ports {
+					i := slices.IndexFunc(w.Ports, func(p model.Port) bool { return p.Name == lp.Name })
+					if i < 0 {
+						continue // the model's validation reports it
+					}
+					add(&lanChain, lbRule{ip, strings.ToLower(w.Ports[i].Protocol), lp.Port, app.Name + "/" + w.Name + " " + lp.Name})
+				}
+			}
+		}
+	}
+	lan, _ := netip.ParsePrefix(c.Network.LAN)
+	for _, f := range c.Flows {
+		from, err := c.Resolve(f.From)
+		if err != nil || from.External == nil {
+			continue
+		}
+		cidr, err := netip.ParsePrefix(from.External.CIDR)
+		if err != nil || (lan.IsValid() && lan.Masked() == cidr.Masked()) {
+			continue
+		}
+		to, err := c.Resolve(f.To)
+		if err != nil || to.Workload == nil {
+			continue
+		}
+		port, ok := to.Workload.FindPort(f.Port)
+		if !ok {
+			continue
+		}
+		ch, ok := others[from.External.Name]
+		if !ok {
+			ch = &lbChain{name: "loadbalancers-from-" + from.External.Name, source: cidr.Masked().String()}
+			others[from.External.Name] = ch
+		}
+		for _, lb := range to.Workload.LoadBalancers {
+			ip, err := netip.ParseAddr(lb.IP)
+			if err != nil {
+				continue
+			}
+			for _, lp := range lb.Ports {
+				if lp.Name == port.Name {
+					add(ch, lbRule{ip, strings.ToLower(port.Protocol), lp.Port, to.String() + " " + lp.Name + ": " + f.Purpose})
+				}
+			}
+		}
+	}
+	var out []lbChain
+	for _, ch := range append([]*lbChain{&lanChain}, mapValues(others)...) {
+		if len(ch.rules) == 0 {
+			continue
+		}
+		slices.SortFunc(ch.rules, func(a, b lbRule) int {
+			if c := a.ip.Compare(b.ip); c != 0 {
+				return c
+			}
+			if c := strings.Compare(a.proto, b.proto); c != 0 {
+				return c
+			}
+			return a.port - b.port
+		})
+		out = append(out, *ch)
+	}
+	return out, nil
+}
+
+// mapValues returns the chains sorted by name.
+func mapValues(m map[string]*lbChain) []*lbChain {
+	var out []*lbChain
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, m[k])
+	}
+	return out
 }

@@ -455,8 +455,9 @@ func TestConfigFile(t *testing.T) {
 		},
 	}
 	r := renderHosts(t, c)
-	if want := []string{"a/k3s-config.yaml", "a/manifests/vip.yaml", "a/node.env", "b/k3s-config.yaml", "b/node.env",
-		"c/k3s-config.yaml", "c/node.env", "gpu/k3s-config.yaml", "gpu/node.env", "nodes.env"}; !slices.Equal(host.Paths(r.files), want) {
+	if want := []string{"a/k3s-config.yaml", "a/manifests/vip.yaml", "a/nftables.nft", "a/node.env",
+		"b/k3s-config.yaml", "b/nftables.nft", "b/node.env", "c/k3s-config.yaml", "c/nftables.nft", "c/node.env",
+		"gpu/k3s-config.yaml", "gpu/nftables.nft", "gpu/node.env", "nodes.env"}; !slices.Equal(host.Paths(r.files), want) {
 		t.Errorf("files = %v, want %v", host.Paths(r.files), want)
 	}
 	for name, want := range map[string]string{

@@ -138,6 +138,12 @@ type App struct {
 	StorageClass string          `json:"storageClass,omitempty"`
 	Secrets      []SecretRef     `json:"secrets"`
 	Settings     map[string]any  `json:"settings"`
+
+	// Helpers are pods the app's chart or controller creates besides its
+	// workloads; flows name them as they name workloads.
+	Helpers []Workload `json:"helpers,omitempty"`
+	// OpenNamespace leaves the app's namespace without a default deny.
+	OpenNamespace bool `json:"openNamespace,omitempty"`
 }
 
 // The layers an app belongs to, in the order they are applied.
@@ -234,6 +240,10 @@ type Workload struct {
 	Placement     Placement         `json:"placement"`
 	APIServer     bool              `json:"apiServer"`
 	HostNetwork   bool              `json:"hostNetwork"`
+
+	// ClusterDNS marks the cluster's DNS server, which every namespace
+	// whose egress is restricted may reach.
+	ClusterDNS bool `json:"clusterDNS,omitempty"`
 }
 
 // Port is one port of a workload: the Service port and the pod's port.

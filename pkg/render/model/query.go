@@ -145,6 +145,8 @@ type Endpoint struct {
 	App      *App
 	Workload *Workload
 	External *External
+	// Helper says the workload is one of the app's helpers.
+	Helper bool
 }
 
 // String names the endpoint as flows do.
@@ -181,15 +183,46 @@ func (c *Cluster) Resolve(ref string) (Endpoint, error) {
 			return Endpoint{App: &app, Workload: &app.Workloads[i]}, nil
 		}
 	}
+	for i := range app.Helpers {
+		if app.Helpers[i].Name == workloadName {
+			return Endpoint{App: &app, Workload: &app.Helpers[i], Helper: true}, nil
+		}
+	}
 	return Endpoint{}, fmt.Errorf("app %s has no workload %q; it has %s", app.Name, workloadName, strings.Join(workloadRefs(app), ", "))
 }
 
 func workloadRefs(app App) []string {
 	var refs []string
-	for _, w := range app.Workloads {
+	for _, w := range app.PodSets() {
 		refs = append(refs, app.Name+"/"+w.Name)
 	}
 	return refs
+}
+
+// PodSets returns the app's workloads, then its helpers: every set of
+// pods a flow may name.
+func (a App) PodSets() []Workload {
+	return append(slices.Clone(a.Workloads), a.Helpers...)
+}
+
+// ClusterDNS returns the workload marked as the cluster's DNS server, if
+// the model has one.
+func (c *Cluster) ClusterDNS() (Endpoint, bool) {
+	for _, app := range c.SortedApps() {
+		for i, w := range app.PodSets() {
+			if w.ClusterDNS {
+				app := app
+				ep := Endpoint{App: &app, Helper: i >= len(app.Workloads)}
+				if ep.Helper {
+					ep.Workload = &app.Helpers[i-len(app.Workloads)]
+				} else {
+					ep.Workload = &app.Workloads[i]
+				}
+				return ep, true
+			}
+		}
+	}
+	return Endpoint{}, false
 }
 
 func (c *Cluster) endpointNames() []string {

@@ -277,6 +277,7 @@ func (v *validator) apps() {
 			v.add(append(at, "workloads"), "container app %s runs one workload, not %d", name, len(app.Workloads))
 		}
 		workloads := map[string]int{}
+		helpers := map[string]int{}
 		for wi, w := range app.Workloads {
 			wat := append(slices.Clone(at), "workloads", wi)
 			if j, dup := workloads[w.Name]; dup {
@@ -286,6 +287,69 @@ func (v *validator) apps() {
 			v.ports(name, wat, w)
 			v.placement(name, wat, w, maxGPUs)
 		}
+		for hi, h := range app.Helpers {
+			hat := append(slices.Clone(at), "helpers", hi)
+			if j, dup := workloads[h.Name]; dup {
+				v.addRelated(append(hat, "name"), []Path{append(slices.Clone(at), "workloads", j, "name")}, "app %s has a workload and a helper named %s; flows name both app/name, so pick another name", name, h.Name)
+			}
+			if j, dup := helpers[h.Name]; dup {
+				v.addRelated(append(hat, "name"), []Path{append(slices.Clone(at), "helpers", j, "name")}, "app %s has two helpers named %s", name, h.Name)
+			}
+			helpers[h.Name] = hi
+			if len(h.LoadBalancers) > 0 {
+				v.add(append(hat, "loadBalancers"), "%s/%s is a helper, for which nothing is rendered: it cannot have a LoadBalancer; make it a workload of the app", name, h.Name)
+			}
+			v.ports(name, hat, h)
+		}
+	}
+	v.namespaces()
+	v.clusterDNS()
+}
+
+// namespaces checks that the apps sharing a namespace agree on whether it
+// is open (without a default deny).
+func (v *validator) namespaces() {
+	first := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(v.c.Apps)) {
+		app := v.c.Apps[name]
+		other, seen := first[app.Namespace]
+		if !seen {
+			first[app.Namespace] = name
+			continue
+		}
+		if o := v.c.Apps[other]; o.OpenNamespace != app.OpenNamespace {
+			v.addRelated(Path{"apps", name, "openNamespace"}, []Path{{"apps", other, "openNamespace"}},
+				"apps %s and %s share namespace %s, and only one of them sets openNamespace; a namespace has a default deny or not, so set it alike on both", other, name, app.Namespace)
+		}
+	}
+}
+
+// clusterDNS checks the DNS server every restricted namespace may reach:
+// one at most, and with the ports it serves.
+func (v *validator) clusterDNS() {
+	var found []Path
+	var names []string
+	for _, name := range slices.Sorted(maps.Keys(v.c.Apps)) {
+		app := v.c.Apps[name]
+		for _, set := range []struct {
+			field string
+			list  []Workload
+		}{{"workloads", app.Workloads}, {"helpers", app.Helpers}} {
+			for i, w := range set.list {
+				if !w.ClusterDNS {
+					continue
+				}
+				at := Path{"apps", name, set.field, i, "clusterDNS"}
+				if len(w.Ports) == 0 {
+					v.add(at, "%s/%s is marked clusterDNS and declares no ports; list the ports it answers on (53/UDP and 53/TCP)", name, w.Name)
+				}
+				found = append(found, at)
+				names = append(names, name+"/"+w.Name)
+			}
+		}
+	}
+	if len(found) > 1 {
+		v.addAt(found[0], found, "%s are all marked clusterDNS; the cluster has one DNS service, so mark one", strings.Join(names, ", "))
 	}
 }
 

@@ -1,0 +1,320 @@
+package component
+
+import (
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/polylab/polylab-gitops/pkg/render/model"
+)
+
+// fluxNamespace is where the bootstrap installs Flux.
+const fluxNamespace = "flux-system"
+
+// The flow documentation a pull request shows: who may talk to whom, as
+// the NetworkPolicies render it (FlowMatrix), and as a picture (FlowGraph).
+
+// FlowMatrix returns two Markdown tables: the namespaces (whether each has
+// a default deny, and why not), then every flow, one row each, followed by
+// the rules the renderer derives (the cluster DNS, the Kubernetes API).
+// Each row says which NetworkPolicy lets it through at each end.
+func FlowMatrix(c *model.Cluster) string {
+	restricted := map[string]bool{}
+	for _, ns := range RestrictedNamespaces(c) {
+		restricted[ns] = true
+	}
+	var b strings.Builder
+	b.WriteString("| namespace | default deny | apps |\n|---|---|---|\n")
+	apps := map[string][]string{metav1.NamespaceSystem: nil, fluxNamespace: nil}
+	for _, app := range c.SortedApps() {
+		apps[app.Namespace] = append(apps[app.Namespace], app.Name)
+	}
+	for _, ns := range slices.Sorted(maps.Keys(apps)) {
+		deny := "yes: only the flows below, DNS and (for apiServer workloads) the API"
+		switch {
+		case ns == metav1.NamespaceSystem:
+			deny = "no: K3s's own (CoreDNS, Traefik, metrics-server): a mistake would cut DNS for every namespace"
+		case ns == fluxNamespace:
+			deny = "no: Flux, which the bootstrap installs: a mistake would stop the reconciler that applies the fix"
+		case slices.Contains(systemNamespaces, ns):
+			deny = "no: a system namespace"
+		case !restricted[ns]:
+			deny = "no: an app sets openNamespace"
+		}
+		slices.Sort(apps[ns])
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", cell(ns), deny, cell(strings.Join(apps[ns], ", ")))
+	}
+
+	b.WriteString("\n| from | to | port | pod port | purpose | allowed by |\n|---|---|---|---|---|---|\n")
+	for _, f := range c.Flows {
+		from, errFrom := c.Resolve(f.From)
+		to, errTo := c.Resolve(f.To)
+		if errFrom != nil || errTo != nil || to.Workload == nil {
+			fmt.Fprintf(&b, "| %s | %s | %s | ? | %s | the model does not resolve this flow |\n", cell(f.From), cell(f.To), cell(f.Port.String()), cell(f.Purpose))
+			continue
+		}
+		port, ok := to.Workload.FindPort(f.Port)
+		if !ok {
+			fmt.Fprintf(&b, "| %s | %s | %s | ? | %s | the target does not expose this port |\n", cell(f.From), cell(f.To), cell(f.Port.String()), cell(f.Purpose))
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s %d | %d/%s | %s | %s |\n", cell(endpointLabel(c, from)), cell(endpointLabel(c, to)),
+			cell(port.Name), port.Port, port.TargetPort, port.Protocol, cell(f.Purpose), cell(enforcement(restricted, from, to)))
+	}
+
+	dnsNS, dns := DNSServer(c)
+	if ns := RestrictedNamespaces(c); len(ns) > 0 {
+		var ports []string
+		for _, p := range dns.Ports {
+			ports = append(ports, fmt.Sprintf("%d/%s", p.TargetPort, p.Protocol))
+		}
+		var policies []string
+		for _, n := range ns {
+			policies = append(policies, "allow-dns-"+n)
+		}
+		fmt.Fprintf(&b, "| every pod of %s | %s (%s) | dns | %s | name resolution (derived) | %s |\n",
+			cell(strings.Join(ns, ", ")), cell(dns.Name), cell(dnsNS), strings.Join(ports, ", "), cell(strings.Join(policies, ", ")))
+	}
+	for _, app := range c.SortedApps() {
+		for _, w := range app.PodSets() {
+			if !w.APIServer {
+				continue
+			}
+			s := podSet{app, w}
+			rule := "not restricted: " + openReason(restricted, app.Namespace)
+			switch {
+			case w.HostNetwork:
+				rule = "not restricted: host network (the host firewall keeps the API port open to the nodes)"
+			case restricted[app.Namespace]:
+				rule = "out " + s.policyName()
+			}
+			fmt.Fprintf(&b, "| %s (%s) | the Kubernetes API (servers) | api | %d/TCP | a controller or operator (derived from apiServer) | %s |\n",
+				cell(s.ref()), cell(app.Namespace), c.Network.APIPort, cell(rule))
+		}
+	}
+	return b.String()
+}
+
+// FlowNotes returns, in Markdown paragraphs, what a reviewer needs to read
+// the flow matrix: which namespaces have a default deny and why the others
+// have none, the rules derived for every restricted namespace, and how
+// traffic from outside the cluster and from the nodes is admitted.
+func FlowNotes(c *model.Cluster) string {
+	restricted := RestrictedNamespaces(c)
+	var open []string
+	for _, app := range c.SortedApps() {
+		if app.OpenNamespace && !slices.Contains(open, app.Namespace) {
+			open = append(open, app.Namespace)
+		}
+	}
+	slices.Sort(open)
+	var b strings.Builder
+	if len(restricted) == 0 {
+		b.WriteString("No namespace has a default deny: every pod may talk to every other.\n\n")
+	} else {
+		fmt.Fprintf(&b, "Namespaces %s have a default deny in both directions (NetworkPolicy `default-deny-<namespace>`, enforced by the "+
+			"kube-router controller K3s embeds). Each flow opens one port from its source to its target's pods: the port the pod "+
+			"listens on, which is what a NetworkPolicy sees after kube-proxy translated a Service's port.\n\n", code(restricted))
+	}
+	fmt.Fprintf(&b, "Namespaces `kube-system` and `flux-system` have none: `kube-system` holds K3s's own CoreDNS, Traefik and "+
+		"metrics-server, and `flux-system` holds Flux, which the bootstrap installs; a wrong policy there would cut DNS for every "+
+		"namespace, or stop the reconciler that would apply its fix.")
+	if len(open) > 0 {
+		fmt.Fprintf(&b, " Namespaces %s have none either, because an app there sets `openNamespace`: the model does not describe all of its pods yet.", code(open))
+	}
+	b.WriteString("\n\n")
+	if len(restricted) > 0 {
+		dnsNS, dns := DNSServer(c)
+		var ports, servers []string
+		for _, p := range dns.Ports {
+			ports = append(ports, fmt.Sprintf("%d/%s", p.TargetPort, p.Protocol))
+		}
+		for _, n := range c.Servers() {
+			servers = append(servers, n.IP)
+		}
+		fmt.Fprintf(&b, "Two rules are derived, not declared: every pod of a restricted namespace may ask the cluster DNS (`%s` in `%s`, %s; "+
+			"`allow-dns-<namespace>`), and each workload marked `apiServer` may reach the Kubernetes API on the servers (%s, port %d/TCP), "+
+			"where kube-proxy sends Service `kubernetes`.\n\n", dns.Name, dnsNS, strings.Join(ports, ", "), strings.Join(servers, ", "), c.Network.APIPort)
+	}
+	tunnels := "each node's flannel tunnel address (the first address of each node's /24 of the pod range)"
+	if pods, err := netip.ParsePrefix(c.Network.Pods); err == nil {
+		tunnels = fmt.Sprintf("each node's flannel tunnel address (the first address of each /%d of %s)", k3sNodeCIDRMaskSize, pods.Masked())
+	}
+	fmt.Fprintf(&b, "Sources outside the cluster reach pods only through LoadBalancer IPs, and kube-proxy SNATs that traffic to the node "+
+		"that took it (externalTrafficPolicy: Cluster). So a rule for an outside source admits its CIDR, every node's IP and %s; "+
+		"the API server calling a webhook comes from the same addresses. A pod that reaches a LoadBalancer IP instead of the Service "+
+		"looks the same: restricted namespaces stop that with their own egress rules.\n\n", tunnels)
+	b.WriteString("Pods on the host network (kube-vip, MetalLB's speakers) are outside any pod policy: the host firewall of each node " +
+		"(`hosts/<node>/nftables.nft`, applied by the bootstrap) guards them with the rest of the node.\n")
+	return b.String()
+}
+
+func code(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = "`" + n + "`"
+	}
+	return strings.Join(quoted, ", ")
+}
+
+// enforcement says which policies let a flow through, at each end.
+func enforcement(restricted map[string]bool, from, to model.Endpoint) string {
+	var parts []string
+	target := podSet{*to.App, *to.Workload}
+	switch {
+	case to.Workload.HostNetwork:
+		parts = append(parts, "in: host network, no pod policy (the host firewall)")
+	case restricted[to.App.Namespace]:
+		parts = append(parts, "in "+target.policyName())
+	default:
+		parts = append(parts, "in: not restricted ("+openReason(restricted, to.App.Namespace)+")")
+	}
+	switch {
+	case from.External != nil:
+		parts = append(parts, "from outside the cluster through a LoadBalancer IP")
+	case from.Workload.HostNetwork:
+		parts = append(parts, "from the nodes' host network")
+	case restricted[from.App.Namespace]:
+		parts = append(parts, "out "+podSet{*from.App, *from.Workload}.policyName())
+	default:
+		parts = append(parts, "out: not restricted ("+openReason(restricted, from.App.Namespace)+")")
+	}
+	return strings.Join(parts, "; ")
+}
+
+func openReason(restricted map[string]bool, ns string) string {
+	if slices.Contains(systemNamespaces, ns) {
+		return ns + " is a system namespace"
+	}
+	if !restricted[ns] {
+		return ns + " is open"
+	}
+	return ns + " has a default deny"
+}
+
+// endpointLabel names a flow's end with its namespace, or an external
+// source with its CIDR.
+func endpointLabel(c *model.Cluster, e model.Endpoint) string {
+	if e.External != nil {
+		return e.External.Name + " (" + e.External.CIDR + ")"
+	}
+	label := podSet{*e.App, *e.Workload}.ref() + " (" + e.App.Namespace + ")"
+	if e.Helper {
+		label += ", helper"
+	}
+	return label
+}
+
+// cell escapes a Markdown table cell.
+func cell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
+
+// FlowGraph returns a Mermaid flowchart of the cluster's flows, without
+// the ```mermaid fence: one box per namespace (saying whether it has a
+// default deny) holding its workloads and helpers, the outside sources,
+// one solid arrow per flow labelled with the pod's port, and dashed
+// arrows for the derived rules (each restricted namespace to the cluster
+// DNS, each apiServer workload to the Kubernetes API).
+func FlowGraph(c *model.Cluster) string {
+	restricted := map[string]bool{}
+	for _, ns := range RestrictedNamespaces(c) {
+		restricted[ns] = true
+	}
+	var b strings.Builder
+	b.WriteString("flowchart LR\n")
+	for _, e := range c.Externals {
+		fmt.Fprintf(&b, "  %s([\"%s<br/>%s\"])\n", externalID(e.Name), label(e.Name), label(e.CIDR))
+	}
+	byNS := map[string][]model.App{}
+	for _, app := range c.SortedApps() {
+		byNS[app.Namespace] = append(byNS[app.Namespace], app)
+	}
+	for _, ns := range slices.Sorted(maps.Keys(byNS)) {
+		state := "default deny"
+		if !restricted[ns] {
+			state = "open"
+		}
+		fmt.Fprintf(&b, "  subgraph %s[\"%s · %s\"]\n", namespaceID(ns), label(ns), state)
+		apps := byNS[ns]
+		slices.SortFunc(apps, func(a, b model.App) int { return strings.Compare(a.Name, b.Name) })
+		for _, app := range apps {
+			for i, w := range app.PodSets() {
+				s := podSet{app, w}
+				text := label(s.ref())
+				switch {
+				case w.HostNetwork:
+					text += "<br/><i>host network</i>"
+				case i >= len(app.Workloads):
+					text += "<br/><i>helper</i>"
+				}
+				fmt.Fprintf(&b, "    %s[\"%s\"]\n", podSetID(s), text)
+			}
+		}
+		b.WriteString("  end\n")
+	}
+	for _, f := range c.Flows {
+		from, errFrom := c.Resolve(f.From)
+		to, errTo := c.Resolve(f.To)
+		if errFrom != nil || errTo != nil || to.Workload == nil {
+			continue
+		}
+		port, ok := to.Workload.FindPort(f.Port)
+		if !ok {
+			continue
+		}
+		src := externalID(f.From)
+		if from.External == nil {
+			src = podSetID(podSet{*from.App, *from.Workload})
+		}
+		fmt.Fprintf(&b, "  %s -->|\"%s %d/%s\"| %s\n", src, label(port.Name), port.TargetPort, port.Protocol, podSetID(podSet{*to.App, *to.Workload}))
+	}
+	dnsNS, dns := DNSServer(c)
+	dnsID := ""
+	if ep, ok := c.ClusterDNS(); ok {
+		dnsID = podSetID(podSet{*ep.App, *ep.Workload})
+	} else if len(restricted) > 0 {
+		dnsID = "dns"
+		fmt.Fprintf(&b, "  %s[\"%s (%s)\"]\n", dnsID, label(dns.Name), label(dnsNS))
+	}
+	for _, ns := range RestrictedNamespaces(c) {
+		fmt.Fprintf(&b, "  %s -.->|\"dns\"| %s\n", namespaceID(ns), dnsID)
+	}
+	api := false
+	for _, app := range c.SortedApps() {
+		for _, w := range app.PodSets() {
+			if !w.APIServer {
+				continue
+			}
+			if !api {
+				fmt.Fprintf(&b, "  kubernetes_api[(\"Kubernetes API<br/>servers :%d\")]\n", c.Network.APIPort)
+				api = true
+			}
+			fmt.Fprintf(&b, "  %s -.-> kubernetes_api\n", podSetID(podSet{app, w}))
+		}
+	}
+	return b.String()
+}
+
+func externalID(name string) string { return "ext_" + mermaidID(name) }
+func namespaceID(ns string) string  { return "ns_" + mermaidID(ns) }
+func podSetID(s podSet) string      { return "w_" + mermaidID(s.app.Name) + "__" + mermaidID(s.w.Name) }
+
+// mermaidID keeps letters and digits, and writes everything else as _.
+func mermaidID(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// label escapes text inside a quoted Mermaid label.
+func label(s string) string {
+	return strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;").Replace(s)
+}

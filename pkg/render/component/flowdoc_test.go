@@ -1,0 +1,103 @@
+package component_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/polylab/polylab-gitops/pkg/render/component"
+)
+
+func TestFlowMatrix(t *testing.T) {
+	c := npCluster(t)
+	got := component.FlowMatrix(c)
+	for _, want := range []string{
+		"| namespace | default deny | apps |\n|---|---|---|\n",
+		"| cvat | yes: only the flows below, DNS and (for apiServer workloads) the API | cvat, cvat-postgresql, cvat-redis, yolo11x-cvat-detector-gpu |",
+		"| kube-system | no: K3s's own (CoreDNS, Traefik, metrics-server): a mistake would cut DNS for every namespace | k3s, kube-vip, traefik |",
+		"| flux-system | no: Flux, which the bootstrap installs: a mistake would stop the reconciler that applies the fix |  |",
+		"| longhorn-system | no: an app sets openNamespace | longhorn |",
+		"| from | to | port | pod port | purpose | allowed by |\n|---|---|---|---|---|---|\n",
+		"| cvat/backend (cvat) | cvat/nuclio-dashboard (cvat) | http 8070 | 8070/TCP | the annotation worker lists and invokes functions | in allow-cvat-nuclio-dashboard; out allow-cvat-backend |",
+		"| lan (192.168.20.0/24) | minio (minio) | api 80 | 9000/TCP | S3 clients on the LAN (the ClearML SDK uploads artifacts) | in allow-minio; from outside the cluster through a LoadBalancer IP |",
+		"| traefik (kube-system) | cvat/frontend (cvat) | http 80 | 80/TCP | ingress to the CVAT UI | in allow-cvat-frontend; out: not restricted (kube-system is a system namespace) |",
+		"| minio/make-bucket-job (minio), helper | minio (minio) |",
+		"| k3s/apiserver (kube-system) | metallb/controller (metallb-system) | webhook 443 | 9443/TCP | MetalLB's admission webhook | in allow-metallb-controller; from the nodes' host network |",
+		"| every pod of clearml, cvat, metallb-system, minio, nvidia-device-plugin | coredns (kube-system) | dns | 53/UDP, 53/TCP | name resolution (derived) | allow-dns-clearml, allow-dns-cvat, allow-dns-metallb-system, allow-dns-minio, allow-dns-nvidia-device-plugin |",
+		"| cvat/nuclio-controller (cvat) | the Kubernetes API (servers) | api | 6443/TCP | a controller or operator (derived from apiServer) | out allow-cvat-nuclio-controller |",
+		"| metallb/speaker (metallb-system) | the Kubernetes API (servers) | api | 6443/TCP | a controller or operator (derived from apiServer) | not restricted: host network",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the flow matrix lacks %q", want)
+		}
+	}
+	// One row per flow, each row as many cells as the header.
+	rows := 0
+	for _, line := range strings.Split(got, "\n") {
+		if strings.HasPrefix(line, "| ") && strings.Count(strings.ReplaceAll(line, `\|`, ""), "|") == 7 && !strings.HasPrefix(line, "| from ") {
+			rows++
+		}
+	}
+	if rows < len(c.Flows) {
+		t.Errorf("the flow table has %d rows, the model %d flows:\n%s", rows, len(c.Flows), got)
+	}
+	if component.FlowMatrix(c) != got {
+		t.Error("two calls differ")
+	}
+}
+
+func TestFlowGraph(t *testing.T) {
+	c := npCluster(t)
+	got := component.FlowGraph(c)
+	if !strings.HasPrefix(got, "flowchart LR\n") || strings.Contains(got, "```") {
+		t.Errorf("the graph does not start as a bare Mermaid flowchart:\n%s", got)
+	}
+	for _, want := range []string{
+		`  ext_lan(["lan<br/>192.168.20.0/24"])`,
+		`  subgraph ns_cvat["cvat · default deny"]`,
+		`  subgraph ns_longhorn_system["longhorn-system · open"]`,
+		`    w_minio__make_bucket_job["minio/make-bucket-job<br/><i>helper</i>"]`,
+		`    w_k3s__apiserver["k3s/apiserver<br/><i>host network</i>"]`,
+		`  ext_lan -->|"api 9000/TCP"| w_minio__minio`,
+		`  w_cvat__backend -->|"http 8070/TCP"| w_cvat__nuclio_dashboard`,
+		`  w_k3s__apiserver -->|"webhook 9443/TCP"| w_metallb__controller`,
+		`  ns_minio -.->|"dns"| w_k3s__coredns`,
+		`  w_cvat__nuclio_controller -.-> kubernetes_api`,
+	} {
+		if !strings.Contains(got, want+"\n") {
+			t.Errorf("the graph lacks %q", want)
+		}
+	}
+	if n := strings.Count(got, " -->|"); n != len(c.Flows) {
+		t.Errorf("the graph has %d flow arrows, the model %d flows", n, len(c.Flows))
+	}
+	// Every node an arrow names is declared.
+	declared := map[string]bool{"kubernetes_api": true}
+	for _, m := range regexp.MustCompile(`(?m)^\s+(?:subgraph )?(\w+)[\[(]`).FindAllStringSubmatch(got, -1) {
+		declared[m[1]] = true
+	}
+	for _, m := range regexp.MustCompile(`(?m)^\s+(\w+) -[.-]+>(?:\|"[^"]*"\|)? (\w+)$`).FindAllStringSubmatch(got, -1) {
+		for _, id := range m[1:] {
+			if !declared[id] {
+				t.Errorf("arrow %q names %s, which the graph does not declare", m[0], id)
+			}
+		}
+	}
+}
+
+func TestFlowNotes(t *testing.T) {
+	c := npCluster(t)
+	got := component.FlowNotes(c)
+	for _, want := range []string{
+		"Namespaces `clearml`, `cvat`, `metallb-system`, `minio`, `nvidia-device-plugin` have a default deny in both directions",
+		"Namespaces `kube-system` and `flux-system` have none",
+		"Namespaces `longhorn-system` have none either, because an app there sets `openNamespace`",
+		"the cluster DNS (`coredns` in `kube-system`, 53/UDP, 53/TCP; `allow-dns-<namespace>`)",
+		"on the servers (192.168.20.221, 192.168.20.222, 192.168.20.223, port 6443/TCP)",
+		"the first address of each /24 of 10.42.0.0/16",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the notes lack %q:\n%s", want, got)
+		}
+	}
+}

@@ -1,0 +1,55 @@
+package review_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	cuemodule "github.com/polylab/polylab-gitops/cue"
+	"github.com/polylab/polylab-gitops/pkg/render"
+	"github.com/polylab/polylab-gitops/pkg/render/review"
+)
+
+// update rewrites the golden files: UPDATE_GOLDEN=1 go test ./pkg/render/review
+var update = os.Getenv("UPDATE_GOLDEN") != ""
+
+// TestREADME compares the README of each cluster of the CUE module with
+// its golden file, testdata/README.<cluster>.md.
+func TestREADME(t *testing.T) {
+	for _, cluster := range []string{"example", "polylab"} {
+		t.Run(cluster, func(t *testing.T) {
+			c, err := render.Load(render.Source{FS: cuemodule.FS, Display: "cue"}, cluster)
+			if err != nil {
+				var b bytes.Buffer
+				render.PrintError(&b, err, "")
+				t.Fatalf("load %s:\n%s", cluster, b.String())
+			}
+			got := review.README(c)
+			golden := filepath.Join("testdata", "README."+cluster+".md")
+			if update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (UPDATE_GOLDEN=1 creates it)", err)
+			}
+			if d := cmp.Diff(string(want), string(got)); d != "" {
+				t.Errorf("%s differs (-golden +got); UPDATE_GOLDEN=1 rewrites it:\n%s", golden, d)
+			}
+			if !bytes.Equal(review.README(c), got) {
+				t.Error("two READMEs of the same model differ")
+			}
+			for _, section := range []string{"## Nodes", "## Network", "## LoadBalancer IPs", "## Ports", "## Flows", "```mermaid\nflowchart LR"} {
+				if !strings.Contains(string(got), section) {
+					t.Errorf("the README lacks %q", section)
+				}
+			}
+		})
+	}
+}
