@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -59,20 +60,29 @@ func Render(c *model.Cluster) (*tree.Tree, error) {
 	if err := r.sync(); err != nil {
 		return nil, err
 	}
-	// The README is for people: the root kustomization.yaml does not list it.
-	if err := r.add("README.md", review.README(c)); err != nil {
+	// What Flux never applies (the README, the bootstrap's per-node
+	// inputs) is rendered while the applied part is verified.
+	type sideFiles struct {
+		files map[string][]byte
+		err   error
+	}
+	side := make(chan sideFiles, 1)
+	go func() {
+		files, err := host.Files(c)
+		side <- sideFiles{files, err}
+	}()
+	_, verifyErr := verify.Tree(t, c.Name, chartPods(c))
+	hosts := <-side
+	if err := errors.Join(verifyErr, hosts.err); err != nil {
 		return nil, err
 	}
-	hosts, err := host.Files(c)
-	if err != nil {
-		return nil, err
-	}
-	for _, name := range host.Paths(hosts) {
-		if err := r.add(path.Join(host.Dir, name), hosts[name]); err != nil {
+	for _, name := range host.Paths(hosts.files) {
+		if err := r.add(path.Join(host.Dir, name), hosts.files[name]); err != nil {
 			return nil, err
 		}
 	}
-	if _, err := verify.Tree(t, c.Name, chartPods(c)); err != nil {
+	// The README is for people: the root kustomization.yaml does not list it.
+	if err := r.add("README.md", review.README(c)); err != nil {
 		return nil, err
 	}
 	return t, nil

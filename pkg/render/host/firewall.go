@@ -62,15 +62,51 @@ func firewalls(c *model.Cluster, add func(string, []byte) error) error {
 
 // Firewalls renders the host firewall of every built node, by node name.
 func Firewalls(c *model.Cluster) (map[string][]byte, error) {
+	in, err := newFirewallInputs(c)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string][]byte{}
 	for _, n := range c.ActiveNodes() {
-		b, err := Firewall(c, n)
-		if err != nil {
-			return nil, fmt.Errorf("node %s: %w", n.Name, err)
-		}
-		out[n.Name] = b
+		out[n.Name] = in.render(n)
 	}
 	return out, nil
+}
+
+// firewallInputs is what every node's rule set is made of. It depends on
+// the cluster only, so Firewalls computes it once for all nodes.
+type firewallInputs struct {
+	c                      *model.Cluster
+	lan, pods, services    netip.Prefix
+	lbs                    []lbChain
+	servers, agents, nodes []string
+}
+
+func newFirewallInputs(c *model.Cluster) (*firewallInputs, error) {
+	in := &firewallInputs{c: c}
+	var err error
+	if in.lan, err = netip.ParsePrefix(c.Network.LAN); err != nil {
+		return nil, fmt.Errorf("network.lan: %w", err)
+	}
+	if in.pods, err = netip.ParsePrefix(c.Network.Pods); err != nil {
+		return nil, fmt.Errorf("network.pods: %w", err)
+	}
+	if in.services, err = netip.ParsePrefix(c.Network.Services); err != nil {
+		return nil, fmt.Errorf("network.services: %w", err)
+	}
+	if in.lbs, err = loadBalancerChains(c); err != nil {
+		return nil, err
+	}
+	for _, m := range c.ActiveNodes() {
+		in.nodes = append(in.nodes, m.IP)
+		if m.Role == model.Server {
+			in.servers = append(in.servers, m.IP)
+		} else {
+			in.agents = append(in.agents, m.IP)
+		}
+	}
+	in.servers, in.agents, in.nodes = sortedAddrs(in.servers), sortedAddrs(in.agents), sortedAddrs(in.nodes)
+	return in, nil
 }
 
 // essentials are the ports K3s needs between its nodes to keep running:
@@ -137,32 +173,16 @@ func opens(c *model.Cluster, role model.Role, port int, protocol, from string) b
 // NodePort, or a route to the pod range. It matches the LoadBalancer IP
 // and port in conntrack's original tuple, before the DNAT.
 func Firewall(c *model.Cluster, n model.Node) ([]byte, error) {
-	lan, err := netip.ParsePrefix(c.Network.LAN)
-	if err != nil {
-		return nil, fmt.Errorf("network.lan: %w", err)
-	}
-	pods, err := netip.ParsePrefix(c.Network.Pods)
-	if err != nil {
-		return nil, fmt.Errorf("network.pods: %w", err)
-	}
-	services, err := netip.ParsePrefix(c.Network.Services)
-	if err != nil {
-		return nil, fmt.Errorf("network.services: %w", err)
-	}
-	lbs, err := loadBalancerChains(c)
+	in, err := newFirewallInputs(c)
 	if err != nil {
 		return nil, err
 	}
-	var servers, agents, nodes []string
-	for _, m := range c.ActiveNodes() {
-		nodes = append(nodes, m.IP)
-		if m.Role == model.Server {
-			servers = append(servers, m.IP)
-		} else {
-			agents = append(agents, m.IP)
-		}
-	}
+	return in.render(n), nil
+}
 
+// render writes node n's rule set.
+func (in *firewallInputs) render(n model.Node) []byte {
+	c, lan, pods, services, lbs := in.c, in.lan, in.pods, in.services, in.lbs
 	var b bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	table := "inet " + FirewallTable(c)
@@ -176,9 +196,9 @@ func Firewall(c *model.Cluster, n model.Node) ([]byte, error) {
 	w("table %s {", table)
 	w("\t# The model's addresses: the LAN, and the built nodes by role.")
 	set(w, fromLAN, true, []string{lan.Masked().String()})
-	set(w, fromServers, false, sortedAddrs(servers))
-	set(w, fromAgents, false, sortedAddrs(agents))
-	set(w, fromNodes, false, sortedAddrs(nodes))
+	set(w, fromServers, false, in.servers)
+	set(w, fromAgents, false, in.agents)
+	set(w, fromNodes, false, in.nodes)
 	for _, ch := range lbs {
 		w("")
 		w("\t# LoadBalancer IPs and ports that %s may reach.", ch.source)
@@ -233,7 +253,7 @@ func Firewall(c *model.Cluster, n model.Node) ([]byte, error) {
 	w("\t\tip daddr %s counter drop comment \"from outside, pods are reached through LoadBalancer ports only\"", pods.Masked())
 	w("\t}")
 	w("}")
-	return b.Bytes(), nil
+	return b.Bytes()
 }
 
 func set(w func(string, ...any), name string, interval bool, elements []string) {

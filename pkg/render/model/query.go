@@ -50,13 +50,16 @@ func (p FlowPort) Matches(port Port) bool {
 
 // SortedApps returns the apps ordered by layer (infrastructure first), then name.
 func (c *Cluster) SortedApps() []App {
-	apps := slices.Collect(maps.Values(c.Apps))
-	slices.SortFunc(apps, func(a, b App) int {
-		if a.Layer != b.Layer {
-			return strings.Compare(layerRank(a.Layer), layerRank(b.Layer))
+	names := slices.SortedFunc(maps.Keys(c.Apps), func(a, b string) int {
+		if la, lb := layerRank(c.Apps[a].Layer), layerRank(c.Apps[b].Layer); la != lb {
+			return strings.Compare(la, lb)
 		}
-		return strings.Compare(a.Name, b.Name)
+		return strings.Compare(a, b)
 	})
+	apps := make([]App, len(names))
+	for i, name := range names {
+		apps[i] = c.Apps[name]
+	}
 	return apps
 }
 
@@ -70,12 +73,11 @@ func layerRank(layer string) string {
 // AppsOf returns the apps whose component is the given one, sorted by name.
 func (c *Cluster) AppsOf(component string) []App {
 	var out []App
-	for _, a := range c.SortedApps() {
-		if a.Component == component {
+	for _, name := range slices.Sorted(maps.Keys(c.Apps)) {
+		if a := c.Apps[name]; a.Component == component {
 			out = append(out, a)
 		}
 	}
-	slices.SortFunc(out, func(a, b App) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 

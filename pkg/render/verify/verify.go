@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -78,17 +80,34 @@ func Tree(t *tree.Tree, cluster string, pods []map[string]string) (*Built, error
 			built.Kustomizations = append(built.Kustomizations, ks)
 		}
 	}
-	for _, ks := range built.Kustomizations {
-		if ks.Name == "flux-system" {
-			continue
+	// Each unit's folder is built in turn (kustomize builds one at a time)
+	// while the objects of the previous one are decoded.
+	units := slices.DeleteFunc(slices.Clone(built.Kustomizations), func(ks *kustomizev1.Kustomization) bool { return ks.Name == "flux-system" })
+	for _, ks := range units {
+		if dir := path.Clean("/" + ks.Spec.Path); !fsys.Exists(path.Join(dir, "kustomization.yaml")) {
+			// Like kustomize-controller, treat a folder without a
+			// kustomization.yaml as listing every YAML file in it.
+			if err := generateKustomization(fsys, dir); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", ks.Name, err))
+			}
 		}
-		dir := path.Clean("/" + ks.Spec.Path)
-		objects, err := build(fsys, dir, ks.Name)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		built.Objects = append(built.Objects, objects...)
+	}
+	results := make([][]Object, len(units))
+	unitErrs := make([]error, len(units))
+	var wg sync.WaitGroup
+	workers := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, ks := range units {
+		wg.Add(1)
+		workers <- struct{}{}
+		go func() {
+			defer func() { <-workers; wg.Done() }()
+			results[i], unitErrs[i] = build(fsys, path.Clean("/"+ks.Spec.Path), ks.Name)
+		}()
+	}
+	wg.Wait()
+	for i := range units {
+		errs = append(errs, unitErrs[i])
+		built.Objects = append(built.Objects, results[i]...)
 	}
 	if len(errs) == 0 {
 		errs = append(errs, references(built, pods)...)
@@ -102,18 +121,7 @@ func Tree(t *tree.Tree, cluster string, pods []map[string]string) (*Built, error
 // build runs kustomize on dir as kustomize-controller does, and decodes
 // every resulting object strictly.
 func build(fsys filesys.FileSystem, dir, unit string) ([]Object, error) {
-	if !fsys.Exists(path.Join(dir, "kustomization.yaml")) {
-		// Like kustomize-controller, treat a folder without a
-		// kustomization.yaml as listing every YAML file in it.
-		if err := generateKustomization(fsys, dir); err != nil {
-			return nil, fmt.Errorf("%s: %w", unit, err)
-		}
-	}
-	kustomizeMu.Lock()
-	defer kustomizeMu.Unlock()
-	opts := krusty.MakeDefaultOptions()
-	opts.LoadRestrictions = kustypes.LoadRestrictionsNone // kustomize-controller's setting
-	resources, err := krusty.MakeKustomizer(opts).Run(fsys, dir)
+	resources, err := kustomize(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("Kustomization %s: kustomize build %s: %w", unit, strings.TrimPrefix(dir, "/"), err)
 	}
@@ -128,6 +136,15 @@ func build(fsys filesys.FileSystem, dir, unit string) ([]Object, error) {
 		out = append(out, o)
 	}
 	return out, errors.Join(errs...)
+}
+
+// kustomize builds dir with the load restriction kustomize-controller uses.
+func kustomize(fsys filesys.FileSystem, dir string) (resmap.ResMap, error) {
+	kustomizeMu.Lock()
+	defer kustomizeMu.Unlock()
+	opts := krusty.MakeDefaultOptions()
+	opts.LoadRestrictions = kustypes.LoadRestrictionsNone
+	return krusty.MakeKustomizer(opts).Run(fsys, dir)
 }
 
 func generateKustomization(fsys filesys.FileSystem, dir string) error {
