@@ -109,7 +109,7 @@ func Tree(t *tree.Tree, cluster string, pods []map[string]string) (*Built, error
 		errs = append(errs, unitErrs[i])
 		built.Objects = append(built.Objects, results[i]...)
 	}
-	if len(errs) == 0 {
+	if errors.Join(errs...) == nil {
 		errs = append(errs, references(built, pods)...)
 	}
 	if err := errors.Join(errs...); err != nil {
