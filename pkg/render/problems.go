@@ -157,7 +157,11 @@ func problemsFromIssues(cluster cue.Value, issues []model.Issue) Problems {
 				p.Positions = append(p.Positions, pos)
 			}
 		}
-		ps = append(ps, p)
+		// A value referenced from two places (externals reusing network.lan)
+		// is one mistake: report it once, at its first path.
+		if !slices.ContainsFunc(ps, func(q Problem) bool { return q.Message == p.Message && slices.Equal(q.Positions, p.Positions) }) {
+			ps = append(ps, p)
+		}
 	}
 	return ps
 }
