@@ -21,6 +21,7 @@ test: lint unit fuzz check
 
 unit:
 	$(GO) test ./...
+	$(GO) test -race -run 'TestConcurrentBuilds|TestIdempotent' ./pkg/render/verify ./pkg/render
 
 fuzz:
 	$(GO) test ./pkg/render -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
@@ -49,8 +51,12 @@ func Render(c *model.Cluster) (*tree.Tree, error) {
 	}
 	t := tree.New()
 	r := &renderer{c: c, t: t, root: "./clusters/" + c.Name}
-	for _, u := range units {
-		if err := r.unitFolder(u); err != nil {
+	docs, err := marshalUnits(units)
+	if err != nil {
+		return nil, err
+	}
+	for i, u := range units {
+		if err := r.unitFolder(u, docs[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -120,23 +126,54 @@ func (r *renderer) addKustomization(dir string, resources []string) error {
 	return r.add(path.Join(dir, "kustomization.yaml"), b)
 }
 
-// unitFolder writes a unit's objects, one file each, and the folder's
-// kustomization.yaml listing them.
-func (r *renderer) unitFolder(u component.Unit) error {
+// unitFolder writes a unit's objects (docs, as marshalUnits printed
+// them), one file each, and the folder's kustomization.yaml listing them.
+func (r *renderer) unitFolder(u component.Unit, docs [][]byte) error {
 	dir := path.Join(u.Layer, u.Name)
 	if u.Name == "secrets" {
 		return r.add(path.Join(dir, "README.md"), secretsReadme(r.c))
 	}
 	var files []string
-	for _, o := range u.Objects {
+	for i, o := range u.Objects {
 		name := kube.FileName(o)
-		if err := r.addObjects(path.Join(dir, name), o); err != nil {
+		if err := r.add(path.Join(dir, name), docs[i]); err != nil {
 			return fmt.Errorf("unit %s: %w", u.Name, err)
 		}
 		files = append(files, name)
 	}
 	slices.Sort(files)
 	return r.addKustomization(dir, files)
+}
+
+// marshalUnits prints every unit's objects as YAML, on all cores: at the
+// scale of hundreds of apps, printing is a good part of a render.
+func marshalUnits(units []component.Unit) ([][][]byte, error) {
+	type job struct{ unit, object int }
+	var jobs []job
+	docs := make([][][]byte, len(units))
+	for i, u := range units {
+		docs[i] = make([][]byte, len(u.Objects))
+		for j := range u.Objects {
+			jobs = append(jobs, job{i, j})
+		}
+	}
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for k := range next {
+				j := jobs[k]
+				docs[j.unit][j.object], errs[k] = kube.Marshal(units[j.unit].Objects[j.object])
+			}
+		})
+	}
+	for k := range jobs {
+		next <- k
+	}
+	close(next)
+	wg.Wait()
+	return docs, errors.Join(errs...)
 }
 
 // fluxKustomizations writes one file per layer with the Flux Kustomization

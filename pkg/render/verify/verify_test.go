@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/polylab/polylab-gitops/pkg/render/tree"
@@ -12,7 +13,7 @@ import (
 // namespace, one unit with a Deployment and its Service.
 func base() map[string]string {
 	return map[string]string{
-		"kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [flux-system, apps.yaml]\n",
+		"kustomization.yaml":             "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [flux-system, apps.yaml]\n",
 		"flux-system/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [gotk-sync.yaml]\n",
 		"flux-system/gotk-sync.yaml": `apiVersion: source.toolkit.fluxcd.io/v1
 kind: GitRepository
@@ -35,8 +36,8 @@ metadata: {name: web, namespace: flux-system}
 spec: {interval: 10m, path: ./clusters/t/web, prune: true, dependsOn: [{name: namespaces}], sourceRef: {kind: GitRepository, name: flux-system}}
 `,
 		"namespaces/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [ns.yaml]\n",
-		"namespaces/ns.yaml":             "apiVersion: v1\nkind: Namespace\nmetadata: {name: web}\n",
-		"web/kustomization.yaml":         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [deploy.yaml, svc.yaml]\n",
+		"namespaces/ns.yaml":            "apiVersion: v1\nkind: Namespace\nmetadata: {name: web}\n",
+		"web/kustomization.yaml":        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [deploy.yaml, svc.yaml]\n",
 		"web/deploy.yaml": `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: web}
@@ -83,27 +84,39 @@ func TestBrokenTreeRefused(t *testing.T) {
 			want: "Kustomization web: kustomize build clusters/t/web",
 		},
 		"unknown field": {
-			edit: func(f map[string]string) { f["web/deploy.yaml"] = strings.Replace(f["web/deploy.yaml"], "spec:\n", "spec:\n  replica: 2\n", 1) },
+			edit: func(f map[string]string) {
+				f["web/deploy.yaml"] = strings.Replace(f["web/deploy.yaml"], "spec:\n", "spec:\n  replica: 2\n", 1)
+			},
 			want: `Deployment/web/web (Kustomization web): does not decode strictly`,
 		},
 		"kind without Go type": {
-			edit: func(f map[string]string) { f["web/svc.yaml"] += "---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: web}\n" },
+			edit: func(f map[string]string) {
+				f["web/svc.yaml"] += "---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: web}\n"
+			},
 			want: "no Go type is registered for example.com/v1 Widget",
 		},
 		"dependsOn a missing unit": {
-			edit: func(f map[string]string) { f["apps.yaml"] = strings.Replace(f["apps.yaml"], "[{name: namespaces}]", "[{name: namespaces}, {name: storage}]", 1) },
+			edit: func(f map[string]string) {
+				f["apps.yaml"] = strings.Replace(f["apps.yaml"], "[{name: namespaces}]", "[{name: namespaces}, {name: storage}]", 1)
+			},
 			want: "Kustomization web depends on storage, which is not rendered",
 		},
 		"namespace nobody creates": {
-			edit: func(f map[string]string) { f["web/svc.yaml"] = strings.Replace(f["web/svc.yaml"], "namespace: web", "namespace: other", 1) },
+			edit: func(f map[string]string) {
+				f["web/svc.yaml"] = strings.Replace(f["web/svc.yaml"], "namespace: web", "namespace: other", 1)
+			},
 			want: "Service/other/web (Kustomization web) is in namespace other, which nothing creates",
 		},
 		"namespace created by a unit not depended on": {
-			edit: func(f map[string]string) { f["apps.yaml"] = strings.Replace(f["apps.yaml"], ", dependsOn: [{name: namespaces}]", "", 1) },
+			edit: func(f map[string]string) {
+				f["apps.yaml"] = strings.Replace(f["apps.yaml"], ", dependsOn: [{name: namespaces}]", "", 1)
+			},
 			want: "created by Kustomization namespaces, which web does not depend on",
 		},
 		"selector matching no pod": {
-			edit: func(f map[string]string) { f["web/svc.yaml"] = strings.Replace(f["web/svc.yaml"], "{app: web}", "{app: api}", 1) },
+			edit: func(f map[string]string) {
+				f["web/svc.yaml"] = strings.Replace(f["web/svc.yaml"], "{app: web}", "{app: api}", 1)
+			},
 			want: "Service/web/web selects pods labelled map[app:api], and no workload in namespace web has those labels",
 		},
 		"object rendered twice": {
@@ -111,7 +124,9 @@ func TestBrokenTreeRefused(t *testing.T) {
 			want: "Service/web/web is rendered twice",
 		},
 		"secret in the clear": {
-			edit: func(f map[string]string) { f["web/svc.yaml"] += "---\napiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: web}\nstringData: {password: hunter2}\n" },
+			edit: func(f map[string]string) {
+				f["web/svc.yaml"] += "---\napiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: web}\nstringData: {password: hunter2}\n"
+			},
 			want: "Secret/web/s carries data in the clear",
 		},
 	} {
@@ -127,4 +142,18 @@ func TestBrokenTreeRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConcurrentBuilds verifies trees from several goroutines at once;
+// make test runs it under the race detector (see kustomize in verify.go).
+func TestConcurrentBuilds(t *testing.T) {
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if _, err := verify.Tree(treeOf(t, base()), "t", nil); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
 }
