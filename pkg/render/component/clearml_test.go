@@ -11,16 +11,16 @@ import (
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
-var appsClearMLServers = []string{"apiserver", "fileserver", "webserver"}
+var clearMLServers = []string{"apiserver", "fileserver", "webserver"}
 
 func TestClearMLFromModel(t *testing.T) {
-	c := appsCluster(t)
-	app := appsApp(t, c, "clearml")
+	c := testCluster(t)
+	app := testApp(t, c, "clearml")
 	s := func(key string) string { return app.Settings[key].(string) }
-	mongo, redis := appsApp(t, c, s("mongodbApp")), appsApp(t, c, s("redisApp"))
-	u := appsRender(t, component.ClearML, c, app.Name)
+	mongo, redis := testApp(t, c, s("mongodbApp")), testApp(t, c, s("redisApp"))
+	u := renderApp(t, component.ClearML, c, app.Name)
 
-	mongoURL := fmt.Sprintf("mongodb://%s:%d", appsServiceHost(c, mongo), mongo.Workloads[0].Ports[0].Port)
+	mongoURL := fmt.Sprintf("mongodb://%s:%d", serviceHost(c, mongo), mongo.Workloads[0].Ports[0].Port)
 	cases := []valueCase{
 		{"fullnameOverride", app.Name},
 		{"clearml.existingSecret", app.Secrets[0].Name},
@@ -29,7 +29,7 @@ func TestClearMLFromModel(t *testing.T) {
 		{"externalServices", map[string]any{
 			"mongodbConnectionStringAuth":    mongoURL + "/auth",
 			"mongodbConnectionStringBackend": mongoURL + "/backend",
-			"dragonflyHost":                  appsServiceHost(c, redis),
+			"dragonflyHost":                  serviceHost(c, redis),
 			"dragonflyPort":                  redis.Workloads[0].Ports[0].Port,
 		}},
 		{"fileserver.storage.data", map[string]any{"class": app.StorageClass, "size": s("fileserverSize")}},
@@ -39,8 +39,8 @@ func TestClearMLFromModel(t *testing.T) {
 		}},
 	}
 	// Each server's Service: the workload's port, on its LoadBalancer IP.
-	for _, server := range appsClearMLServers {
-		w := appsWorkloadOf(t, app, server)
+	for _, server := range clearMLServers {
+		w := workloadOf(t, app, server)
 		lb := w.LoadBalancers[0]
 		cases = append(cases, valueCase{server + ".service", map[string]any{
 			"type":        "LoadBalancer",
@@ -55,14 +55,14 @@ func TestClearMLFromModel(t *testing.T) {
 			}
 		}
 	}
-	api, files := appsWorkloadOf(t, app, "apiserver"), appsWorkloadOf(t, app, "fileserver")
+	api, files := workloadOf(t, app, "apiserver"), workloadOf(t, app, "fileserver")
 	cases = append(cases,
 		valueCase{"clearml.clientConfigurationApiUrl", fmt.Sprintf("http://%s:%d", api.LoadBalancers[0].IP, api.Ports[0].Port)},
 		valueCase{"clearml.clientConfigurationFilesUrl", fmt.Sprintf("http://%s:%d", files.LoadBalancers[0].IP, files.Ports[0].Port)},
 	)
-	appsCheckValues(t, appsValues(t, u.Objects), cases)
+	checkValues(t, helmValues(t, u.Objects), cases)
 
-	if n := len(appsAll[*corev1.Service](u.Objects)); n != 0 {
+	if n := len(allObjects[*corev1.Service](u.Objects)); n != 0 {
 		t.Errorf("rendered %d Services; the chart's own are the LoadBalancers", n)
 	}
 	if !slices.Contains(u.Needs, component.StorageClass(app.StorageClass)) {
@@ -84,7 +84,7 @@ func TestClearMLFollowsModel(t *testing.T) {
 	}{{
 		name: "a server's LoadBalancer IP",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "clearml", func(app *model.App) { appsWorkload(t, app, "apiserver").LoadBalancers[0].IP = "10.0.0.9" })
+			editApp(c, "clearml", func(app *model.App) { testWorkload(t, app, "apiserver").LoadBalancers[0].IP = "10.0.0.9" })
 		},
 		want: []valueCase{
 			{"apiserver.service.annotations", map[string]any{component.LoadBalancerIPsAnnotation: "10.0.0.9"}},
@@ -93,7 +93,7 @@ func TestClearMLFollowsModel(t *testing.T) {
 	}, {
 		name: "a server without a LoadBalancer",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "clearml", func(app *model.App) { appsWorkload(t, app, "fileserver").LoadBalancers = nil })
+			editApp(c, "clearml", func(app *model.App) { testWorkload(t, app, "fileserver").LoadBalancers = nil })
 		},
 		want: []valueCase{
 			{"fileserver.service", map[string]any{"type": "ClusterIP", "port": 8081}},
@@ -102,8 +102,8 @@ func TestClearMLFollowsModel(t *testing.T) {
 	}, {
 		name: "the web server's port inside and out",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "clearml", func(app *model.App) {
-				w := appsWorkload(t, app, "webserver")
+			editApp(c, "clearml", func(app *model.App) {
+				w := testWorkload(t, app, "webserver")
 				w.Ports[0].Port, w.LoadBalancers[0].Ports[0].Port = 8080, 8080
 			})
 		},
@@ -111,21 +111,21 @@ func TestClearMLFollowsModel(t *testing.T) {
 	}, {
 		name: "the MongoDB app's port",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "clearml-mongodb", func(app *model.App) { app.Workloads[0].Ports[0].Port = 27018 })
+			editApp(c, "clearml-mongodb", func(app *model.App) { app.Workloads[0].Ports[0].Port = 27018 })
 		},
 		want: []valueCase{{"externalServices.mongodbConnectionStringAuth", "mongodb://clearml-mongodb.clearml.svc.cluster.local:27018/auth"}},
 	}, {
 		name: "the Secret",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "clearml", func(app *model.App) { app.Secrets[0].Name = "elsewhere" })
+			editApp(c, "clearml", func(app *model.App) { app.Secrets[0].Name = "elsewhere" })
 		},
 		want: []valueCase{{"clearml.existingSecret", "elsewhere"}},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := appsCluster(t)
+			c := testCluster(t)
 			tc.edit(t, c)
-			u := appsRender(t, component.ClearML, c, "clearml")
-			appsCheckValues(t, appsValues(t, u.Objects), tc.want)
+			u := renderApp(t, component.ClearML, c, "clearml")
+			checkValues(t, helmValues(t, u.Objects), tc.want)
 		})
 	}
 }
@@ -138,25 +138,25 @@ func TestClearMLRefuses(t *testing.T) {
 	}{{
 		name: "a selector the chart's pods do not match",
 		edit: func(t *testing.T, app *model.App) {
-			appsWorkload(t, app, "webserver").Selector = map[string]string{"app.kubernetes.io/name": "clearml-webserver"}
+			testWorkload(t, app, "webserver").Selector = map[string]string{"app.kubernetes.io/name": "clearml-webserver"}
 		},
 		want: []string{"app.kubernetes.io/name=clearml-webserver", "app.kubernetes.io/instance=clearml-webserver"},
 	}, {
 		name: "Elasticsearch selected by the wrong label",
 		edit: func(t *testing.T, app *model.App) {
-			appsWorkload(t, app, "elasticsearch").Selector = map[string]string{"app": "clearml-elastic"}
+			testWorkload(t, app, "elasticsearch").Selector = map[string]string{"app": "clearml-elastic"}
 		},
 		want: []string{"app=clearml-elastic-master"},
 	}, {
 		name: "a LoadBalancer port other than the Service's",
 		edit: func(t *testing.T, app *model.App) {
-			appsWorkload(t, app, "webserver").LoadBalancers[0].Ports[0].Port = 8080
+			testWorkload(t, app, "webserver").LoadBalancers[0].Ports[0].Port = 8080
 		},
 		want: []string{"set the LoadBalancer port"},
 	}, {
 		name: "two LoadBalancers on a server",
 		edit: func(t *testing.T, app *model.App) {
-			w := appsWorkload(t, app, "apiserver")
+			w := testWorkload(t, app, "apiserver")
 			w.LoadBalancers = append(w.LoadBalancers, w.LoadBalancers[0])
 		},
 		want: []string{"one LoadBalancer Service"},
@@ -176,9 +176,9 @@ func TestClearMLRefuses(t *testing.T) {
 		want: []string{"settings.redisApp"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := appsCluster(t)
-			appsEdit(c, "clearml", func(app *model.App) { tc.edit(t, app) })
-			appsRenderErr(t, component.ClearML, c, "clearml", tc.want...)
+			c := testCluster(t)
+			editApp(c, "clearml", func(app *model.App) { tc.edit(t, app) })
+			renderErr(t, component.ClearML, c, "clearml", tc.want...)
 		})
 	}
 }

@@ -13,21 +13,16 @@ import (
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
-// serviceHost is the in-cluster name of a container app's Service.
-func appsServiceHost(c *model.Cluster, app model.App) string {
-	return app.Name + "." + app.Namespace + ".svc." + c.Domain
-}
-
 func TestCVATFromModel(t *testing.T) {
-	c := appsCluster(t)
-	app := appsApp(t, c, "cvat")
+	c := testCluster(t)
+	app := testApp(t, c, "cvat")
 	s := func(key string) string { return app.Settings[key].(string) }
-	postgres, redis := appsApp(t, c, s("postgresApp")), appsApp(t, c, s("redisApp"))
-	u := appsRender(t, component.CVAT, c, app.Name)
+	postgres, redis := testApp(t, c, s("postgresApp")), testApp(t, c, s("redisApp"))
+	u := renderApp(t, component.CVAT, c, app.Name)
 
 	// The chart, from its OCI repository at the pinned version.
-	repo := appsFind[*sourcev1.OCIRepository](t, u.Objects, app.Name)
-	hr := appsFind[*helmv2.HelmRelease](t, u.Objects, app.Name)
+	repo := findObject[*sourcev1.OCIRepository](t, u.Objects, app.Name)
+	hr := findObject[*helmv2.HelmRelease](t, u.Objects, app.Name)
 	if want := app.Helm.Chart.Repository + "/" + app.Helm.Chart.Name; repo.Spec.URL != want || repo.Spec.Reference.Tag != app.Helm.Chart.Version {
 		t.Errorf("OCIRepository = %s:%s, want %s:%s", repo.Spec.URL, repo.Spec.Reference.Tag, want, app.Helm.Chart.Version)
 	}
@@ -35,13 +30,13 @@ func TestCVATFromModel(t *testing.T) {
 		t.Errorf("HelmRelease %s/%s does not take its chart from OCIRepository %s", hr.Namespace, hr.Name, repo.Name)
 	}
 
-	appsCheckValues(t, appsValues(t, u.Objects), []valueCase{
+	checkValues(t, helmValues(t, u.Objects), []valueCase{
 		{"postgresql.enabled", false},
-		{"postgresql.external.host", appsServiceHost(c, postgres)},
+		{"postgresql.external.host", serviceHost(c, postgres)},
 		{"postgresql.external.port", postgres.Workloads[0].Ports[0].Port},
 		{"postgresql.secret", map[string]any{"create": false, "name": s("postgresSecret")}},
 		{"redis.enabled", false},
-		{"redis.external.host", appsServiceHost(c, redis)},
+		{"redis.external.host", serviceHost(c, redis)},
 		{"redis.secret", map[string]any{"create": false, "name": s("redisSecret")}},
 		{"cvat.kvrocks.secret", map[string]any{"create": false, "name": s("kvrocksSecret")}},
 		{"cvat.kvrocks.existingSecret", s("kvrocksSecret")},
@@ -55,23 +50,23 @@ func TestCVATFromModel(t *testing.T) {
 	})
 	// The Secrets the chart reads are the app's own.
 	for _, key := range []string{"postgresSecret", "redisSecret", "kvrocksSecret"} {
-		if !slices.Contains(appsSecretNames(app), s(key)) {
-			t.Errorf("settings.%s = %s, not one of the app's secrets %v", key, s(key), appsSecretNames(app))
+		if !slices.Contains(secretNames(app), s(key)) {
+			t.Errorf("settings.%s = %s, not one of the app's secrets %v", key, s(key), secretNames(app))
 		}
 	}
 
 	// The Nuclio dashboard on its LoadBalancer IP, outside port -> the pod's.
-	dashboard := appsWorkloadOf(t, app, "nuclio-dashboard")
+	dashboard := workloadOf(t, app, "nuclio-dashboard")
 	lb := dashboard.LoadBalancers[0]
-	svc := appsLBService(t, u.Objects, lb.Service)
+	svc := lbService(t, u.Objects, lb.Service)
 	if svc.Namespace != app.Namespace || svc.Annotations[component.LoadBalancerIPsAnnotation] != lb.IP || !maps.Equal(svc.Spec.Selector, dashboard.Selector) {
 		t.Errorf("Service %s = %s %v selecting %v; want %s %s selecting %v", svc.Name, svc.Namespace, svc.Annotations, svc.Spec.Selector, app.Namespace, lb.IP, dashboard.Selector)
 	}
-	http := appsPort(t, dashboard, lb.Ports[0].Name)
+	http := testPort(t, dashboard, lb.Ports[0].Name)
 	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != int32(lb.Ports[0].Port) || svc.Spec.Ports[0].TargetPort.IntValue() != http.TargetPort {
 		t.Errorf("Service %s ports = %v, want %d -> %d", svc.Name, svc.Spec.Ports, lb.Ports[0].Port, http.TargetPort)
 	}
-	if n := len(appsAll[*corev1.Service](u.Objects)); n != 1 {
+	if n := len(allObjects[*corev1.Service](u.Objects)); n != 1 {
 		t.Errorf("rendered %d Services, want the dashboard's LoadBalancer only", n)
 	}
 
@@ -97,16 +92,16 @@ func TestCVATFollowsModel(t *testing.T) {
 			c.Network.Services, c.Network.LAN = "10.96.0.0/12", "172.16.0.0/24"
 		},
 		check: func(t *testing.T, u component.Unit, values map[string]any) {
-			appsCheckValues(t, values, []valueCase{{"smokescreen.opts", "--allow-range=10.96.0.0/12 --allow-range=172.16.0.0/24"}})
+			checkValues(t, values, []valueCase{{"smokescreen.opts", "--allow-range=10.96.0.0/12 --allow-range=172.16.0.0/24"}})
 		},
 	}, {
 		name: "the database's port and the cluster's domain",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "cvat-postgresql", func(app *model.App) { app.Workloads[0].Ports[0].Port = 6543 })
+			editApp(c, "cvat-postgresql", func(app *model.App) { app.Workloads[0].Ports[0].Port = 6543 })
 			c.Domain = "lab.example"
 		},
 		check: func(t *testing.T, u component.Unit, values map[string]any) {
-			appsCheckValues(t, values, []valueCase{
+			checkValues(t, values, []valueCase{
 				{"postgresql.external.port", 6543},
 				{"postgresql.external.host", "cvat-postgresql.cvat.svc.lab.example"},
 			})
@@ -114,22 +109,22 @@ func TestCVATFollowsModel(t *testing.T) {
 	}, {
 		name: "the app serving Redis",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "cvat", func(app *model.App) { app.Settings["redisApp"] = "clearml-redis" })
+			editApp(c, "cvat", func(app *model.App) { app.Settings["redisApp"] = "clearml-redis" })
 		},
 		check: func(t *testing.T, u component.Unit, values map[string]any) {
-			appsCheckValues(t, values, []valueCase{{"redis.external.host", appsServiceHost(appsCluster(t), appsApp(t, appsCluster(t), "clearml-redis"))}})
+			checkValues(t, values, []valueCase{{"redis.external.host", serviceHost(testCluster(t), testApp(t, testCluster(t), "clearml-redis"))}})
 		},
 	}, {
 		name: "the dashboard's LoadBalancer",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "cvat", func(app *model.App) {
-				lb := &appsWorkload(t, app, "nuclio-dashboard").LoadBalancers[0]
+			editApp(c, "cvat", func(app *model.App) {
+				lb := &testWorkload(t, app, "nuclio-dashboard").LoadBalancers[0]
 				lb.IP, lb.Ports[0].Port = "10.1.2.3", 8888
 			})
 		},
 		check: func(t *testing.T, u component.Unit, values map[string]any) {
-			app := appsApp(t, appsCluster(t), "cvat")
-			svc := appsLBService(t, u.Objects, appsWorkloadOf(t, app, "nuclio-dashboard").LoadBalancers[0].Service)
+			app := testApp(t, testCluster(t), "cvat")
+			svc := lbService(t, u.Objects, workloadOf(t, app, "nuclio-dashboard").LoadBalancers[0].Service)
 			if svc.Annotations[component.LoadBalancerIPsAnnotation] != "10.1.2.3" || svc.Spec.Ports[0].Port != 8888 {
 				t.Errorf("Service %s = %v %v, want 10.1.2.3 port 8888", svc.Name, svc.Annotations, svc.Spec.Ports)
 			}
@@ -137,14 +132,14 @@ func TestCVATFollowsModel(t *testing.T) {
 	}, {
 		name: "the host name and the Secrets",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "cvat", func(app *model.App) {
+			editApp(c, "cvat", func(app *model.App) {
 				app.Settings["hostname"] = "annotate.example"
 				app.Secrets = append(app.Secrets, model.SecretRef{Name: "other-pg", Keys: []string{"database", "username", "password"}})
 				app.Settings["postgresSecret"] = "other-pg"
 			})
 		},
 		check: func(t *testing.T, u component.Unit, values map[string]any) {
-			appsCheckValues(t, values, []valueCase{
+			checkValues(t, values, []valueCase{
 				{"ingress.hostname", "annotate.example"},
 				{"postgresql.secret.name", "other-pg"},
 			})
@@ -152,13 +147,13 @@ func TestCVATFollowsModel(t *testing.T) {
 	}, {
 		name: "the owner's values win",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "cvat", func(app *model.App) {
+			editApp(c, "cvat", func(app *model.App) {
 				app.Helm.Values = map[string]any{"analytics": map[string]any{"enabled": true}, "cvat": map[string]any{"backend": map[string]any{"replicas": 2}}}
 			})
 		},
 		check: func(t *testing.T, u component.Unit, values map[string]any) {
-			app := appsApp(t, appsCluster(t), "cvat")
-			appsCheckValues(t, values, []valueCase{
+			app := testApp(t, testCluster(t), "cvat")
+			checkValues(t, values, []valueCase{
 				{"analytics.enabled", true},
 				{"cvat.backend.replicas", 2},
 				{"cvat.backend.defaultStorage.storageClassName", app.StorageClass},
@@ -166,10 +161,10 @@ func TestCVATFollowsModel(t *testing.T) {
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := appsCluster(t)
+			c := testCluster(t)
 			tc.edit(t, c)
-			u := appsRender(t, component.CVAT, c, "cvat")
-			tc.check(t, u, appsValues(t, u.Objects))
+			u := renderApp(t, component.CVAT, c, "cvat")
+			tc.check(t, u, helmValues(t, u.Objects))
 		})
 	}
 }
@@ -182,31 +177,31 @@ func TestCVATRefuses(t *testing.T) {
 	}{{
 		name: "no database app",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "cvat", func(app *model.App) { delete(app.Settings, "postgresApp") })
+			editApp(c, "cvat", func(app *model.App) { delete(app.Settings, "postgresApp") })
 		},
 		want: []string{"settings.postgresApp"},
 	}, {
 		name: "an unknown database app",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "cvat", func(app *model.App) { app.Settings["postgresApp"] = "nowhere" })
+			editApp(c, "cvat", func(app *model.App) { app.Settings["postgresApp"] = "nowhere" })
 		},
 		want: []string{"settings.postgresApp", "nowhere"},
 	}, {
 		name: "a chart app as the database",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "cvat", func(app *model.App) { app.Settings["postgresApp"] = "minio" })
+			editApp(c, "cvat", func(app *model.App) { app.Settings["postgresApp"] = "minio" })
 		},
 		want: []string{"settings.postgresApp", "container apps"},
 	}, {
 		name: "Redis on another port",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "cvat-redis", func(app *model.App) { app.Workloads[0].Ports[0].Port = 6380 })
+			editApp(c, "cvat-redis", func(app *model.App) { app.Workloads[0].Ports[0].Port = 6380 })
 		},
 		want: []string{"settings.redisApp", "6380"},
 	}, {
 		name: "an undeclared Secret",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "cvat", func(app *model.App) {
+			editApp(c, "cvat", func(app *model.App) {
 				app.Secrets = slices.DeleteFunc(app.Secrets, func(s model.SecretRef) bool { return s.Name == app.Settings["kvrocksSecret"] })
 			})
 		},
@@ -214,7 +209,7 @@ func TestCVATRefuses(t *testing.T) {
 	}, {
 		name: "a Secret without the keys the chart reads",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "cvat", func(app *model.App) {
+			editApp(c, "cvat", func(app *model.App) {
 				for i := range app.Secrets {
 					if app.Secrets[i].Name == app.Settings["postgresSecret"] {
 						app.Secrets[i].Keys = []string{"password"}
@@ -226,20 +221,20 @@ func TestCVATRefuses(t *testing.T) {
 	}, {
 		name: "no host name",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "cvat", func(app *model.App) { delete(app.Settings, "hostname") })
+			editApp(c, "cvat", func(app *model.App) { delete(app.Settings, "hostname") })
 		},
 		want: []string{"settings.hostname"},
 	}, {
 		name: "a misspelt setting",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "cvat", func(app *model.App) { app.Settings["hostName"] = "x" })
+			editApp(c, "cvat", func(app *model.App) { app.Settings["hostName"] = "x" })
 		},
 		want: []string{"settings.hostName is not a setting", "hostname"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := appsCluster(t)
+			c := testCluster(t)
 			tc.edit(t, c)
-			appsRenderErr(t, component.CVAT, c, "cvat", tc.want...)
+			renderErr(t, component.CVAT, c, "cvat", tc.want...)
 		})
 	}
 }

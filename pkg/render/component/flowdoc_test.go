@@ -9,7 +9,7 @@ import (
 )
 
 func TestFlowMatrix(t *testing.T) {
-	c := npCluster(t)
+	c := testCluster(t)
 	got := component.FlowMatrix(c)
 	for _, want := range []string{
 		"| namespace | default deny | apps |\n|---|---|---|\n",
@@ -47,7 +47,7 @@ func TestFlowMatrix(t *testing.T) {
 }
 
 func TestFlowGraph(t *testing.T) {
-	c := npCluster(t)
+	c := testCluster(t)
 	got := component.FlowGraph(c)
 	if !strings.HasPrefix(got, "flowchart LR\n") || strings.Contains(got, "```") {
 		t.Errorf("the graph does not start as a bare Mermaid flowchart:\n%s", got)
@@ -86,7 +86,7 @@ func TestFlowGraph(t *testing.T) {
 }
 
 func TestFlowNotes(t *testing.T) {
-	c := npCluster(t)
+	c := testCluster(t)
 	got := component.FlowNotes(c)
 	for _, want := range []string{
 		"Namespaces `clearml`, `cvat`, `metallb-system`, `minio`, `nvidia-device-plugin` have a default deny in both directions",

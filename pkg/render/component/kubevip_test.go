@@ -49,9 +49,9 @@ func apiPortOf(t *testing.T, c *model.Cluster) int {
 }
 
 func TestKubeVIP(t *testing.T) {
-	c := infraCluster(t)
-	app := infraApp(t, c, "kube-vip")
-	units := infraRender(t, component.KubeVIP, c, app.Name)
+	c := testCluster(t)
+	app := testApp(t, c, "kube-vip")
+	units := renderUnits(t, component.KubeVIP, c, app.Name)
 	if len(units) != 1 {
 		t.Fatalf("got %d units, want 1", len(units))
 	}
@@ -62,10 +62,10 @@ func TestKubeVIP(t *testing.T) {
 	objects := u.Objects
 	w := app.Workloads[0]
 
-	sa := infraFind[*corev1.ServiceAccount](t, objects, "")
-	role := infraFind[*rbacv1.ClusterRole](t, objects, "")
-	binding := infraFind[*rbacv1.ClusterRoleBinding](t, objects, "")
-	ds := infraFind[*appsv1.DaemonSet](t, objects, "")
+	sa := findObject[*corev1.ServiceAccount](t, objects, "")
+	role := findObject[*rbacv1.ClusterRole](t, objects, "")
+	binding := findObject[*rbacv1.ClusterRoleBinding](t, objects, "")
+	ds := findObject[*appsv1.DaemonSet](t, objects, "")
 	env, fields := kubeVIPEnv(t, ds)
 	pod := ds.Spec.Template.Spec
 	container := pod.Containers[0]
@@ -174,7 +174,7 @@ func TestKubeVIPFollowsModel(t *testing.T) {
 		name:   "API VIP",
 		change: func(c *model.Cluster, app *model.App) { c.Network.APIVIP = "192.0.2.10" },
 		check: func(t *testing.T, c *model.Cluster, app model.App, objects []kube.Object) {
-			if env, _ := kubeVIPEnv(t, infraFind[*appsv1.DaemonSet](t, objects, "")); env["address"] != "192.0.2.10" {
+			if env, _ := kubeVIPEnv(t, findObject[*appsv1.DaemonSet](t, objects, "")); env["address"] != "192.0.2.10" {
 				t.Errorf("address = %q, want the changed VIP", env["address"])
 			}
 		},
@@ -182,7 +182,7 @@ func TestKubeVIPFollowsModel(t *testing.T) {
 		name:   "API port",
 		change: func(c *model.Cluster, app *model.App) { c.Network.APIPort = 7443 },
 		check: func(t *testing.T, c *model.Cluster, app model.App, objects []kube.Object) {
-			if env, _ := kubeVIPEnv(t, infraFind[*appsv1.DaemonSet](t, objects, "")); env["port"] != "7443" {
+			if env, _ := kubeVIPEnv(t, findObject[*appsv1.DaemonSet](t, objects, "")); env["port"] != "7443" {
 				t.Errorf("port = %q, want 7443", env["port"])
 			}
 		},
@@ -190,7 +190,7 @@ func TestKubeVIPFollowsModel(t *testing.T) {
 		name:   "image",
 		change: func(c *model.Cluster, app *model.App) { app.Image = "example.org/kube-vip:v9.9.9" },
 		check: func(t *testing.T, c *model.Cluster, app model.App, objects []kube.Object) {
-			if got := infraFind[*appsv1.DaemonSet](t, objects, "").Spec.Template.Spec.Containers[0].Image; got != "example.org/kube-vip:v9.9.9" {
+			if got := findObject[*appsv1.DaemonSet](t, objects, "").Spec.Template.Spec.Containers[0].Image; got != "example.org/kube-vip:v9.9.9" {
 				t.Errorf("image = %q, want the changed one", got)
 			}
 		},
@@ -198,13 +198,13 @@ func TestKubeVIPFollowsModel(t *testing.T) {
 		name:   "namespace and name",
 		change: func(c *model.Cluster, app *model.App) { app.Namespace, app.Name = "vip-system", "vip" },
 		check: func(t *testing.T, c *model.Cluster, app model.App, objects []kube.Object) {
-			ds := infraFind[*appsv1.DaemonSet](t, objects, "vip")
+			ds := findObject[*appsv1.DaemonSet](t, objects, "vip")
 			env, _ := kubeVIPEnv(t, ds)
 			if ds.Namespace != "vip-system" || env["cp_namespace"] != "vip-system" {
 				t.Errorf("DaemonSet in %q with cp_namespace %q, want both vip-system", ds.Namespace, env["cp_namespace"])
 			}
-			sa := infraFind[*corev1.ServiceAccount](t, objects, "vip")
-			binding := infraFind[*rbacv1.ClusterRoleBinding](t, objects, "")
+			sa := findObject[*corev1.ServiceAccount](t, objects, "vip")
+			binding := findObject[*rbacv1.ClusterRoleBinding](t, objects, "")
 			if binding.Subjects[0].Namespace != "vip-system" || binding.Subjects[0].Name != sa.Name {
 				t.Errorf("binding subject = %+v, want ServiceAccount vip-system/vip", binding.Subjects[0])
 			}
@@ -215,7 +215,7 @@ func TestKubeVIPFollowsModel(t *testing.T) {
 			app.Workloads[0].Selector = map[string]string{"app.kubernetes.io/name": "vip", "tier": "control-plane"}
 		},
 		check: func(t *testing.T, c *model.Cluster, app model.App, objects []kube.Object) {
-			ds := infraFind[*appsv1.DaemonSet](t, objects, "")
+			ds := findObject[*appsv1.DaemonSet](t, objects, "")
 			if !maps.Equal(ds.Spec.Template.Labels, app.Workloads[0].Selector) || !maps.Equal(ds.Spec.Selector.MatchLabels, app.Workloads[0].Selector) {
 				t.Errorf("labels = %v / selector %v, want %v", ds.Spec.Template.Labels, ds.Spec.Selector.MatchLabels, app.Workloads[0].Selector)
 			}
@@ -224,19 +224,19 @@ func TestKubeVIPFollowsModel(t *testing.T) {
 		name:   "interface setting",
 		change: func(c *model.Cluster, app *model.App) { app.Settings = map[string]any{"interface": "eno1"} },
 		check: func(t *testing.T, c *model.Cluster, app model.App, objects []kube.Object) {
-			if env, _ := kubeVIPEnv(t, infraFind[*appsv1.DaemonSet](t, objects, "")); env["vip_interface"] != "eno1" {
+			if env, _ := kubeVIPEnv(t, findObject[*appsv1.DaemonSet](t, objects, "")); env["vip_interface"] != "eno1" {
 				t.Errorf("vip_interface = %q, want eno1", env["vip_interface"])
 			}
 		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := infraCluster(t)
-			app := infraApp(t, c, "kube-vip")
+			c := testCluster(t)
+			app := testApp(t, c, "kube-vip")
 			delete(c.Apps, app.Name)
 			tt.change(c, &app)
 			c.Apps[app.Name] = app
-			objects := infraRender(t, component.KubeVIP, c, app.Name)[0].Objects
+			objects := renderUnits(t, component.KubeVIP, c, app.Name)[0].Objects
 			tt.check(t, c, app, objects)
 		})
 	}
@@ -264,8 +264,8 @@ func TestKubeVIPRefuses(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := infraCluster(t)
-			app := infraApp(t, c, "kube-vip")
+			c := testCluster(t)
+			app := testApp(t, c, "kube-vip")
 			tt.change(c, &app)
 			_, err := component.KubeVIP(c, app)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {

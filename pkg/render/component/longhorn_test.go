@@ -17,19 +17,19 @@ import (
 // longhornValues renders the longhorn app of c and returns its values.
 func longhornValues(t *testing.T, c *model.Cluster) map[string]any {
 	t.Helper()
-	app := infraApp(t, c, "longhorn")
-	units := infraRender(t, component.Longhorn, c, app.Name)
+	app := testApp(t, c, "longhorn")
+	units := renderUnits(t, component.Longhorn, c, app.Name)
 	if len(units) != 1 {
 		t.Fatalf("got %d units, want 1", len(units))
 	}
-	infraChecksChart(t, app, units[0].Objects)
-	return infraValues(t, units[0].Objects)
+	checkChart(t, app, units[0].Objects)
+	return helmValues(t, units[0].Objects)
 }
 
 // longhornTolerations decodes the tolerations at keys.
 func longhornTolerations(t *testing.T, values map[string]any, keys ...string) []corev1.Toleration {
 	t.Helper()
-	raw, err := json.Marshal(infraDig(values, keys...))
+	raw, err := json.Marshal(dig(values, keys...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,12 +67,12 @@ func checkLonghornTolerations(t *testing.T, values map[string]any, taints []mode
 			t.Errorf("%s = %v, want one per taint of %v", strings.Join(keys, "."), tols, strs)
 		}
 		for _, taint := range taints {
-			if !slices.ContainsFunc(tols, func(tol corev1.Toleration) bool { return infraTolerates(tol, taint) }) {
+			if !tolerates(tols, taint) {
 				t.Errorf("%s does not tolerate %s", strings.Join(keys, "."), taint)
 			}
 		}
 	}
-	got, _ := infraDig(values, "defaultSettings", "taintToleration").(string)
+	got, _ := dig(values, "defaultSettings", "taintToleration").(string)
 	gotList := strings.Split(got, ";")
 	if got == "" {
 		gotList = nil
@@ -87,19 +87,19 @@ func checkLonghornTolerations(t *testing.T, values map[string]any, taints []mode
 // checkLonghornReplicas asserts both replica counts.
 func checkLonghornReplicas(t *testing.T, values map[string]any, want int) {
 	t.Helper()
-	if got := infraDig(values, "persistence", "defaultClassReplicaCount"); got != float64(want) {
+	if got := dig(values, "persistence", "defaultClassReplicaCount"); got != float64(want) {
 		t.Errorf("persistence.defaultClassReplicaCount = %v, want %d", got, want)
 	}
 	n := strconv.Itoa(want)
-	if got := infraDig(values, "defaultSettings", "defaultReplicaCount"); !reflect.DeepEqual(got, map[string]any{"v1": n, "v2": n}) {
+	if got := dig(values, "defaultSettings", "defaultReplicaCount"); !reflect.DeepEqual(got, map[string]any{"v1": n, "v2": n}) {
 		t.Errorf("defaultSettings.defaultReplicaCount = %v, want %s for each data engine", got, n)
 	}
 }
 
 func TestLonghorn(t *testing.T) {
-	c := infraCluster(t)
-	app := infraApp(t, c, "longhorn")
-	units := infraRender(t, component.Longhorn, c, app.Name)
+	c := testCluster(t)
+	app := testApp(t, c, "longhorn")
+	units := renderUnits(t, component.Longhorn, c, app.Name)
 	if !slices.Contains(units[0].Provides, component.StorageClass(component.LonghornStorageClass)) {
 		t.Errorf("unit provides %v, want the StorageClass %s", units[0].Provides, component.LonghornStorageClass)
 	}
@@ -132,14 +132,14 @@ func TestLonghorn(t *testing.T) {
 		{[]string{"service", "ui", "annotations"}, map[string]any{component.LoadBalancerIPsAnnotation: ui.LoadBalancers[0].IP}},
 	}
 	for _, ch := range checks {
-		if got := infraDig(values, ch.keys...); !reflect.DeepEqual(got, ch.want) {
+		if got := dig(values, ch.keys...); !reflect.DeepEqual(got, ch.want) {
 			t.Errorf("%s = %v, want %v", strings.Join(ch.keys, "."), got, ch.want)
 		}
 	}
 }
 
 func TestLonghornTaintsOfPlannedNodesIgnored(t *testing.T) {
-	c := infraCluster(t)
+	c := testCluster(t)
 	var planned []string
 	for _, n := range c.Nodes {
 		if n.Planned {
@@ -151,7 +151,7 @@ func TestLonghornTaintsOfPlannedNodesIgnored(t *testing.T) {
 	if len(planned) == 0 {
 		t.Skip("no planned node has a taint in the model")
 	}
-	got, _ := infraDig(longhornValues(t, c), "defaultSettings", "taintToleration").(string)
+	got, _ := dig(longhornValues(t, c), "defaultSettings", "taintToleration").(string)
 	for _, p := range planned {
 		if slices.Contains(strings.Split(got, ";"), p) {
 			t.Errorf("taintToleration %q tolerates %s, a taint of a planned node only", got, p)
@@ -204,7 +204,7 @@ func TestLonghornFollowsModel(t *testing.T) {
 		},
 		check: func(t *testing.T, c *model.Cluster, values map[string]any) {
 			checkLonghornTolerations(t, values, taintsOfBuiltNodes(c))
-			if got, _ := infraDig(values, "defaultSettings", "taintToleration").(string); !strings.Contains(got, "example.org/dedicated:NoExecute") {
+			if got, _ := dig(values, "defaultSettings", "taintToleration").(string); !strings.Contains(got, "example.org/dedicated:NoExecute") {
 				t.Errorf("taintToleration = %q, want the new taint in it", got)
 			}
 		},
@@ -229,7 +229,7 @@ func TestLonghornFollowsModel(t *testing.T) {
 		},
 		check: func(t *testing.T, c *model.Cluster, values map[string]any) {
 			for _, keys := range [][]string{{"longhornManager"}, {"longhornDriver"}, {"defaultSettings", "taintToleration"}} {
-				if got := infraDig(values, keys...); got != nil {
+				if got := dig(values, keys...); got != nil {
 					t.Errorf("%s = %v with no taint to tolerate", strings.Join(keys, "."), got)
 				}
 			}
@@ -238,7 +238,7 @@ func TestLonghornFollowsModel(t *testing.T) {
 		name:   "UI IP",
 		change: func(c *model.Cluster) { c.Apps["longhorn"].Workloads[0].LoadBalancers[0].IP = "192.0.2.60" },
 		check: func(t *testing.T, c *model.Cluster, values map[string]any) {
-			if got := infraDig(values, "service", "ui", "annotations", component.LoadBalancerIPsAnnotation); got != "192.0.2.60" {
+			if got := dig(values, "service", "ui", "annotations", component.LoadBalancerIPsAnnotation); got != "192.0.2.60" {
 				t.Errorf("UI Service asks for %v, want the changed IP", got)
 			}
 		},
@@ -248,7 +248,7 @@ func TestLonghornFollowsModel(t *testing.T) {
 			c.Apps["longhorn"].Workloads[0].LoadBalancers = nil
 		},
 		check: func(t *testing.T, c *model.Cluster, values map[string]any) {
-			if got := infraDig(values, "service"); got != nil {
+			if got := dig(values, "service"); got != nil {
 				t.Errorf("service = %v, want the chart's ClusterIP default", got)
 			}
 		},
@@ -265,7 +265,7 @@ func TestLonghornFollowsModel(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := infraCluster(t)
+			c := testCluster(t)
 			if ui := c.Apps["longhorn"].Workloads[0]; ui.Name != "ui" {
 				t.Fatalf("the test expects longhorn's first workload to be ui, not %s", ui.Name)
 			}
@@ -321,8 +321,8 @@ func TestLonghornRefuses(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := infraCluster(t)
-			app := infraApp(t, c, "longhorn")
+			c := testCluster(t)
+			app := testApp(t, c, "longhorn")
 			tt.change(c, &app)
 			_, err := component.Longhorn(c, app)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -14,9 +14,9 @@ import (
 )
 
 func TestMetalLB(t *testing.T) {
-	c := infraCluster(t)
-	app := infraApp(t, c, "metallb")
-	units := infraRender(t, component.MetalLB, c, app.Name)
+	c := testCluster(t)
+	app := testApp(t, c, "metallb")
+	units := renderUnits(t, component.MetalLB, c, app.Name)
 	if len(units) != 2 {
 		t.Fatalf("got %d units, want the chart's and its configuration's", len(units))
 	}
@@ -31,16 +31,16 @@ func TestMetalLB(t *testing.T) {
 	}
 
 	// The chart: pinned as the model says, layer 2 only.
-	infraChecksChart(t, app, chartUnit.Objects)
-	values := infraValues(t, chartUnit.Objects)
+	checkChart(t, app, chartUnit.Objects)
+	values := helmValues(t, chartUnit.Objects)
 	for _, keys := range [][]string{{"frrk8s", "enabled"}, {"speaker", "frr", "enabled"}} {
-		if got := infraDig(values, keys...); got != false {
+		if got := dig(values, keys...); got != false {
 			t.Errorf("values %s = %v, want false", strings.Join(keys, "."), got)
 		}
 	}
 
 	// The configuration: the model's pool, on demand only, announced by ARP.
-	pool := infraFind[*kube.IPAddressPool](t, config.Objects, "")
+	pool := findObject[*kube.IPAddressPool](t, config.Objects, "")
 	want := c.Network.LoadBalancerPool.First + "-" + c.Network.LoadBalancerPool.Last
 	if !slices.Equal(pool.Spec.Addresses, []string{want}) {
 		t.Errorf("pool addresses = %v, want [%s]", pool.Spec.Addresses, want)
@@ -48,7 +48,7 @@ func TestMetalLB(t *testing.T) {
 	if pool.Spec.AutoAssign == nil || *pool.Spec.AutoAssign {
 		t.Errorf("pool autoAssign = %v, want false: every LoadBalancer IP is planned in the model", pool.Spec.AutoAssign)
 	}
-	l2 := infraFind[*kube.L2Advertisement](t, config.Objects, "")
+	l2 := findObject[*kube.L2Advertisement](t, config.Objects, "")
 	if !slices.Equal(l2.Spec.IPAddressPools, []string{pool.Name}) {
 		t.Errorf("L2Advertisement pools = %v, want [%s]", l2.Spec.IPAddressPools, pool.Name)
 	}
@@ -78,7 +78,7 @@ func TestMetalLBFollowsModel(t *testing.T) {
 			c.Network.LoadBalancerPool.First, c.Network.LoadBalancerPool.Last = "192.0.2.100", "192.0.2.120"
 		},
 		check: func(t *testing.T, app model.App, units []component.Unit) {
-			pool := infraFind[*kube.IPAddressPool](t, units[1].Objects, "")
+			pool := findObject[*kube.IPAddressPool](t, units[1].Objects, "")
 			if !slices.Equal(pool.Spec.Addresses, []string{"192.0.2.100-192.0.2.120"}) {
 				t.Errorf("pool addresses = %v, want the changed range", pool.Spec.Addresses)
 			}
@@ -91,13 +91,13 @@ func TestMetalLBFollowsModel(t *testing.T) {
 			app.Helm = &h
 		},
 		check: func(t *testing.T, app model.App, units []component.Unit) {
-			infraChecksChart(t, app, units[0].Objects)
+			checkChart(t, app, units[0].Objects)
 		},
 	}, {
 		name:   "namespace",
 		change: func(c *model.Cluster, app *model.App) { app.Namespace = "lb-system" },
 		check: func(t *testing.T, app model.App, units []component.Unit) {
-			infraChecksChart(t, app, units[0].Objects)
+			checkChart(t, app, units[0].Objects)
 			for _, o := range units[1].Objects {
 				if o.GetNamespace() != "lb-system" {
 					t.Errorf("%s is not in the changed namespace", kube.Ref(o))
@@ -112,8 +112,8 @@ func TestMetalLBFollowsModel(t *testing.T) {
 			app.Helm = &h
 		},
 		check: func(t *testing.T, app model.App, units []component.Unit) {
-			values := infraValues(t, units[0].Objects)
-			got := []any{infraDig(values, "speaker", "logLevel"), infraDig(values, "speaker", "frr", "enabled"), infraDig(values, "frrk8s", "enabled")}
+			values := helmValues(t, units[0].Objects)
+			got := []any{dig(values, "speaker", "logLevel"), dig(values, "speaker", "frr", "enabled"), dig(values, "frrk8s", "enabled")}
 			if want := []any{"debug", false, true}; !reflect.DeepEqual(got, want) {
 				t.Errorf("speaker.logLevel, speaker.frr.enabled, frrk8s.enabled = %v, want %v", got, want)
 			}
@@ -121,20 +121,20 @@ func TestMetalLBFollowsModel(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := infraCluster(t)
-			app := infraApp(t, c, "metallb")
+			c := testCluster(t)
+			app := testApp(t, c, "metallb")
 			tt.change(c, &app)
 			c.Apps[app.Name] = app
-			tt.check(t, app, infraRender(t, component.MetalLB, c, app.Name))
+			tt.check(t, app, renderUnits(t, component.MetalLB, c, app.Name))
 		})
 	}
 }
 
 func TestMetalLBRelease(t *testing.T) {
-	c := infraCluster(t)
-	app := infraApp(t, c, "metallb")
-	units := infraRender(t, component.MetalLB, c, app.Name)
-	hr := infraFind[*helmv2.HelmRelease](t, units[0].Objects, app.Name)
+	c := testCluster(t)
+	app := testApp(t, c, "metallb")
+	units := renderUnits(t, component.MetalLB, c, app.Name)
+	hr := findObject[*helmv2.HelmRelease](t, units[0].Objects, app.Name)
 	// The model's workload selectors assume the chart's default names,
 	// which follow the release name.
 	if hr.Spec.ReleaseName != app.Name {
@@ -143,8 +143,8 @@ func TestMetalLBRelease(t *testing.T) {
 }
 
 func TestMetalLBRefusesLoadBalancers(t *testing.T) {
-	c := infraCluster(t)
-	app := infraApp(t, c, "metallb")
+	c := testCluster(t)
+	app := testApp(t, c, "metallb")
 	app.Workloads[0].LoadBalancers = []model.LoadBalancer{{IP: "192.0.2.30"}}
 	if _, err := component.MetalLB(c, app); err == nil || !strings.Contains(err.Error(), "does not expose") {
 		t.Errorf("error = %v, want one refusing the LoadBalancer", err)

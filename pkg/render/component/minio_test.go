@@ -24,15 +24,15 @@ func minioLB(t *testing.T, w model.Workload, service string) model.LoadBalancer 
 }
 
 func TestMinIOFromModel(t *testing.T) {
-	c := appsCluster(t)
-	app := appsApp(t, c, "minio")
+	c := testCluster(t)
+	app := testApp(t, c, "minio")
 	w := app.Workloads[0]
-	api, console := appsPort(t, w, "api"), appsPort(t, w, "console")
+	api, console := testPort(t, w, "api"), testPort(t, w, "console")
 	apiLB, consoleLB := minioLB(t, w, app.Name), minioLB(t, w, app.Name+"-console")
-	u := appsRender(t, component.MinIO, c, app.Name)
+	u := renderApp(t, component.MinIO, c, app.Name)
 
-	repo := appsFind[*sourcev1.HelmRepository](t, u.Objects, app.Name)
-	hr := appsFind[*helmv2.HelmRelease](t, u.Objects, app.Name)
+	repo := findObject[*sourcev1.HelmRepository](t, u.Objects, app.Name)
+	hr := findObject[*helmv2.HelmRelease](t, u.Objects, app.Name)
 	if repo.Spec.URL != app.Helm.Chart.Repository || hr.Spec.Chart.Spec.Version != app.Helm.Chart.Version || hr.Namespace != app.Namespace {
 		t.Errorf("chart = %s %s in %s, want %s %s in %s", repo.Spec.URL, hr.Spec.Chart.Spec.Version, hr.Namespace,
 			app.Helm.Chart.Repository, app.Helm.Chart.Version, app.Namespace)
@@ -41,7 +41,7 @@ func TestMinIOFromModel(t *testing.T) {
 	for _, b := range app.Settings["buckets"].([]any) {
 		buckets = append(buckets, map[string]any{"name": b, "policy": "none", "purge": false, "versioning": false})
 	}
-	appsCheckValues(t, appsValues(t, u.Objects), []valueCase{
+	checkValues(t, helmValues(t, u.Objects), []valueCase{
 		{"fullnameOverride", app.Name},
 		{"mode", "standalone"},
 		{"existingSecret", app.Secrets[0].Name},
@@ -60,7 +60,7 @@ func TestMinIOFromModel(t *testing.T) {
 		{"users", []any{}},
 	})
 	// Both LoadBalancers are the chart's own Services: nothing else.
-	if svcs := appsAll[*corev1.Service](u.Objects); len(svcs) != 0 {
+	if svcs := allObjects[*corev1.Service](u.Objects); len(svcs) != 0 {
 		t.Errorf("rendered %d Services of its own; the chart's serve both LoadBalancers", len(svcs))
 	}
 	if !slices.Contains(u.Needs, component.StorageClass(app.StorageClass)) {
@@ -76,7 +76,7 @@ func TestMinIOFollowsModel(t *testing.T) {
 	}{{
 		name: "a LoadBalancer IP",
 		edit: func(t *testing.T, app *model.App) {
-			w := appsWorkload(t, app, "minio")
+			w := testWorkload(t, app, "minio")
 			for i := range w.LoadBalancers {
 				if w.LoadBalancers[i].Service == app.Name {
 					w.LoadBalancers[i].IP = "10.9.8.7"
@@ -84,12 +84,12 @@ func TestMinIOFollowsModel(t *testing.T) {
 			}
 		},
 		check: func(t *testing.T, u component.Unit, values map[string]any) {
-			appsCheckValues(t, values, []valueCase{{"service.annotations", map[string]string{component.LoadBalancerIPsAnnotation: "10.9.8.7"}}})
+			checkValues(t, values, []valueCase{{"service.annotations", map[string]string{component.LoadBalancerIPsAnnotation: "10.9.8.7"}}})
 		},
 	}, {
 		name: "the console's port inside and out",
 		edit: func(t *testing.T, app *model.App) {
-			w := appsWorkload(t, app, "minio")
+			w := testWorkload(t, app, "minio")
 			for i := range w.Ports {
 				if w.Ports[i].Name == "console" {
 					w.Ports[i].Port = 8443
@@ -104,34 +104,34 @@ func TestMinIOFollowsModel(t *testing.T) {
 			}
 		},
 		check: func(t *testing.T, u component.Unit, values map[string]any) {
-			appsCheckValues(t, values, []valueCase{{"consoleService.port", 8443}})
+			checkValues(t, values, []valueCase{{"consoleService.port", 8443}})
 		},
 	}, {
 		name: "the pod's API port",
 		edit: func(t *testing.T, app *model.App) {
-			w := appsWorkload(t, app, "minio")
+			w := testWorkload(t, app, "minio")
 			w.Ports[slices.IndexFunc(w.Ports, func(p model.Port) bool { return p.Name == "api" })].TargetPort = 9100
 		},
 		check: func(t *testing.T, u component.Unit, values map[string]any) {
-			appsCheckValues(t, values, []valueCase{{"minioAPIPort", "9100"}})
+			checkValues(t, values, []valueCase{{"minioAPIPort", "9100"}})
 		},
 	}, {
 		name: "no console LoadBalancer",
 		edit: func(t *testing.T, app *model.App) {
-			w := appsWorkload(t, app, "minio")
+			w := testWorkload(t, app, "minio")
 			w.LoadBalancers = slices.DeleteFunc(w.LoadBalancers, func(lb model.LoadBalancer) bool { return lb.Service == app.Name+"-console" })
 		},
 		check: func(t *testing.T, u component.Unit, values map[string]any) {
-			appsCheckValues(t, values, []valueCase{{"consoleService.type", nil}, {"consoleService.annotations", nil}, {"service.type", "LoadBalancer"}})
+			checkValues(t, values, []valueCase{{"consoleService.type", nil}, {"consoleService.annotations", nil}, {"service.type", "LoadBalancer"}})
 		},
 	}, {
 		name: "a LoadBalancer that is not the chart's Service",
 		edit: func(t *testing.T, app *model.App) {
-			w := appsWorkload(t, app, "minio")
+			w := testWorkload(t, app, "minio")
 			w.LoadBalancers = append(w.LoadBalancers, model.LoadBalancer{IP: "10.9.8.6", Ports: []model.LBPort{{Name: "api", Port: 9000}}})
 		},
 		check: func(t *testing.T, u component.Unit, values map[string]any) {
-			svc := appsLBService(t, u.Objects, "minio-lb")
+			svc := lbService(t, u.Objects, "minio-lb")
 			if svc.Annotations[component.LoadBalancerIPsAnnotation] != "10.9.8.6" || svc.Spec.Ports[0].Port != 9000 || svc.Spec.Ports[0].TargetPort.IntValue() != 9000 {
 				t.Errorf("extra Service = %v %v, want 10.9.8.6 port 9000 -> 9000", svc.Annotations, svc.Spec.Ports)
 			}
@@ -144,7 +144,7 @@ func TestMinIOFollowsModel(t *testing.T) {
 			app.StorageClass = "other"
 		},
 		check: func(t *testing.T, u component.Unit, values map[string]any) {
-			appsCheckValues(t, values, []valueCase{
+			checkValues(t, values, []valueCase{
 				{"buckets", []any{
 					map[string]any{"name": "a", "policy": "none", "purge": false, "versioning": false},
 					map[string]any{"name": "b", "policy": "none", "purge": false, "versioning": false},
@@ -158,10 +158,10 @@ func TestMinIOFollowsModel(t *testing.T) {
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := appsCluster(t)
-			appsEdit(c, "minio", func(app *model.App) { tc.edit(t, app) })
-			u := appsRender(t, component.MinIO, c, "minio")
-			tc.check(t, u, appsValues(t, u.Objects))
+			c := testCluster(t)
+			editApp(c, "minio", func(app *model.App) { tc.edit(t, app) })
+			u := renderApp(t, component.MinIO, c, "minio")
+			tc.check(t, u, helmValues(t, u.Objects))
 		})
 	}
 }
@@ -174,7 +174,7 @@ func TestMinIORefuses(t *testing.T) {
 	}{{
 		name: "a LoadBalancer port other than the Service's",
 		edit: func(t *testing.T, app *model.App) {
-			w := appsWorkload(t, app, "minio")
+			w := testWorkload(t, app, "minio")
 			w.LoadBalancers[0].Ports[0].Port++
 		},
 		want: []string{"LoadBalancer", "set the LoadBalancer port"},
@@ -185,22 +185,22 @@ func TestMinIORefuses(t *testing.T) {
 	}, {
 		name: "a selector the chart's pods do not match",
 		edit: func(t *testing.T, app *model.App) {
-			appsWorkload(t, app, "minio").Selector = map[string]string{"app": "minio", "release": "other"}
+			testWorkload(t, app, "minio").Selector = map[string]string{"app": "minio", "release": "other"}
 		},
 		want: []string{"release=other", "labels these pods app=minio, release=minio"},
 	}, {
 		name: "no console port",
 		edit: func(t *testing.T, app *model.App) {
-			w := appsWorkload(t, app, "minio")
+			w := testWorkload(t, app, "minio")
 			w.Ports = slices.DeleteFunc(w.Ports, func(p model.Port) bool { return p.Name == "console" })
 			w.LoadBalancers = nil
 		},
 		want: []string{`port named "console"`},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := appsCluster(t)
-			appsEdit(c, "minio", func(app *model.App) { tc.edit(t, app) })
-			appsRenderErr(t, component.MinIO, c, "minio", tc.want...)
+			c := testCluster(t)
+			editApp(c, "minio", func(app *model.App) { tc.edit(t, app) })
+			renderErr(t, component.MinIO, c, "minio", tc.want...)
 		})
 	}
 }

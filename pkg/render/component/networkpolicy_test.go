@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/mattfenwick/cyclonus/pkg/matcher"
@@ -15,39 +14,10 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/yaml"
 
-	cuemodule "github.com/polylab/polylab-gitops/cue"
-	"github.com/polylab/polylab-gitops/pkg/render"
 	"github.com/polylab/polylab-gitops/pkg/render/component"
 	"github.com/polylab/polylab-gitops/pkg/render/kube"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
-
-var (
-	npOnce  sync.Once
-	npModel []byte
-	npErr   error
-)
-
-// npCluster returns a private copy of the polylab model.
-func npCluster(t *testing.T) *model.Cluster {
-	t.Helper()
-	npOnce.Do(func() {
-		c, err := render.Load(render.Source{FS: cuemodule.FS, Display: "cue"}, "polylab")
-		if err != nil {
-			npErr = err
-			return
-		}
-		npModel, npErr = json.Marshal(c)
-	})
-	if npErr != nil {
-		t.Fatalf("loading the polylab model: %v", npErr)
-	}
-	var c model.Cluster
-	if err := json.Unmarshal(npModel, &c); err != nil {
-		t.Fatal(err)
-	}
-	return &c
-}
 
 // npPolicies renders the policies and reads them back from the YAML the
 // renderer writes, as the cluster would.
@@ -133,7 +103,7 @@ func (d npDest) String() string {
 // apiServer workloads) the Kubernetes API too, and everything else into
 // or out of a restricted namespace is denied, both directions.
 func TestPoliciesWithCyclonus(t *testing.T) {
-	c := npCluster(t)
+	c := testCluster(t)
 	engine := matcher.BuildNetworkPolicies(true, npPolicies(t, c))
 
 	restricted := map[string]bool{}
@@ -402,16 +372,6 @@ func npMatrix(sources []npPeer, dests []npDest, cell func(i, j int) (got, want b
 	return b.String()
 }
 
-// selects reports whether a selector matches the labels.
-func selects(selector, labels map[string]string) bool {
-	for k, v := range selector {
-		if labels[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
 // npTiny is a small synthetic cluster (TEST-NET addresses) with every
 // kind of flow end: pods in restricted namespaces, an open namespace,
 // hostNetwork workloads, and two outside sources.
@@ -665,7 +625,7 @@ func TestNetworkPoliciesDefaultDNS(t *testing.T) {
 // the webhook of MetalLB from the nodes, the API for controllers, and
 // the pods charts create besides the workloads.
 func TestPolylabPolicies(t *testing.T) {
-	c := npCluster(t)
+	c := testCluster(t)
 	policies := npPolicies(t, c)
 	for _, name := range []struct{ ns, name string }{
 		{"metallb-system", "allow-metallb-controller"}, {"cvat", "allow-cvat-nuclio-dashboard"},

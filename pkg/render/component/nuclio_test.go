@@ -20,36 +20,10 @@ import (
 // The function app of the polylab model.
 const nuclioApp = "yolo11x-cvat-detector-gpu"
 
-// tolerates reports whether the tolerations let a pod onto a node with the taint.
-func appsTolerates(tolerations []corev1.Toleration, taint model.Taint) bool {
-	return slices.ContainsFunc(tolerations, func(tol corev1.Toleration) bool {
-		if tol.Effect != "" && string(tol.Effect) != taint.Effect {
-			return false
-		}
-		switch tol.Operator {
-		case corev1.TolerationOpExists:
-			return tol.Key == "" || tol.Key == taint.Key
-		case corev1.TolerationOpEqual, "":
-			return tol.Key == taint.Key && tol.Value == taint.Value
-		}
-		return false
-	})
-}
-
-// selects reports whether a node selector matches a node's labels.
-func appsSelects(selector, labels map[string]string) bool {
-	for k, v := range selector {
-		if labels[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
 func nuclioJob(t *testing.T, c *model.Cluster) *batchv1.Job {
 	t.Helper()
-	u := appsRender(t, component.NuclioFunctionApp, c, nuclioApp)
-	jobs := appsAll[*batchv1.Job](u.Objects)
+	u := renderApp(t, component.NuclioFunctionApp, c, nuclioApp)
+	jobs := allObjects[*batchv1.Job](u.Objects)
 	if len(jobs) != 1 {
 		t.Fatalf("rendered %d Jobs, want 1", len(jobs))
 	}
@@ -57,11 +31,11 @@ func nuclioJob(t *testing.T, c *model.Cluster) *batchv1.Job {
 }
 
 func TestNuclioFunctionFromModel(t *testing.T) {
-	c := appsCluster(t)
-	app := appsApp(t, c, nuclioApp)
+	c := testCluster(t)
+	app := testApp(t, c, nuclioApp)
 	f, w := app.Function, app.Workloads[0]
-	u := appsRender(t, component.NuclioFunctionApp, c, app.Name)
-	fn := appsFind[*kube.NuclioFunction](t, u.Objects, app.Name)
+	u := renderApp(t, component.NuclioFunctionApp, c, app.Name)
+	fn := findObject[*kube.NuclioFunction](t, u.Objects, app.Name)
 
 	if fn.Namespace != app.Namespace || fn.Labels[component.NuclioProjectLabel] != f.Project || !maps.Equal(fn.Annotations, f.Annotations) {
 		t.Errorf("NuclioFunction %s/%s labels %v annotations %v; want namespace %s, project %s, annotations %v",
@@ -90,11 +64,11 @@ func TestNuclioFunctionFromModel(t *testing.T) {
 	}
 	for _, n := range c.ActiveNodes() {
 		gpu := n.GPUCount() > 0
-		if appsSelects(s.NodeSelector, n.Labels) != gpu {
+		if selects(s.NodeSelector, n.Labels) != gpu {
 			t.Errorf("node selector %v selects node %s: %v, want %v", s.NodeSelector, n.Name, !gpu, gpu)
 		}
 		for _, taint := range n.Taints {
-			if gpu && !appsTolerates(s.Tolerations, taint) {
+			if gpu && !tolerates(s.Tolerations, taint) {
 				t.Errorf("tolerations %v do not tolerate GPU node %s's taint %s", s.Tolerations, n.Name, taint)
 			}
 		}
@@ -105,18 +79,18 @@ func TestNuclioFunctionFromModel(t *testing.T) {
 	// The model's workload selects the function's pods.
 	pod := maps.Clone(fn.Labels)
 	pod[component.NuclioFunctionNameLabel] = fn.Name
-	if !appsSelects(w.Selector, pod) {
+	if !selects(w.Selector, pod) {
 		t.Errorf("workload selector %v does not select the function's pods %v", w.Selector, pod)
 	}
 
 	// The deployer: allowed to get and patch this function, nothing else.
-	sa := appsFind[*corev1.ServiceAccount](t, u.Objects, app.Name+"-deployer")
-	role := appsFind[*rbacv1.Role](t, u.Objects, sa.Name)
+	sa := findObject[*corev1.ServiceAccount](t, u.Objects, app.Name+"-deployer")
+	role := findObject[*rbacv1.Role](t, u.Objects, sa.Name)
 	wantRules := []rbacv1.PolicyRule{{APIGroups: []string{"nuclio.io"}, Resources: []string{"nucliofunctions"}, ResourceNames: []string{fn.Name}, Verbs: []string{"get", "patch"}}}
-	if got, _ := json.Marshal(role.Rules); string(got) != appsJSON(t, wantRules) {
-		t.Errorf("Role rules = %s, want %s", got, appsJSON(t, wantRules))
+	if got, _ := json.Marshal(role.Rules); string(got) != mustJSON(t, wantRules) {
+		t.Errorf("Role rules = %s, want %s", got, mustJSON(t, wantRules))
 	}
-	binding := appsFind[*rbacv1.RoleBinding](t, u.Objects, sa.Name)
+	binding := findObject[*rbacv1.RoleBinding](t, u.Objects, sa.Name)
 	if binding.RoleRef.Kind != "Role" || binding.RoleRef.Name != role.Name ||
 		len(binding.Subjects) != 1 || binding.Subjects[0].Kind != "ServiceAccount" || binding.Subjects[0].Name != sa.Name || binding.Subjects[0].Namespace != app.Namespace {
 		t.Errorf("RoleBinding = %+v %+v, want Role %s for ServiceAccount %s/%s", binding.RoleRef, binding.Subjects, role.Name, app.Namespace, sa.Name)
@@ -168,7 +142,8 @@ func TestNuclioFunctionFromModel(t *testing.T) {
 	}
 }
 
-func appsJSON(t *testing.T, v any) string {
+// mustJSON returns v as JSON, failing the test if it does not encode.
+func mustJSON(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -177,8 +152,8 @@ func appsJSON(t *testing.T, v any) string {
 	return string(b)
 }
 
-// gpuNode returns a pointer to the model's first active GPU node.
-func appsGPUNode(t *testing.T, c *model.Cluster) *model.Node {
+// firstGPUNode returns a pointer to the model's first active GPU node.
+func firstGPUNode(t *testing.T, c *model.Cluster) *model.Node {
 	t.Helper()
 	for i := range c.Nodes {
 		if !c.Nodes[i].Planned && c.Nodes[i].GPUCount() > 0 {
@@ -192,12 +167,12 @@ func appsGPUNode(t *testing.T, c *model.Cluster) *model.Node {
 // TestNuclioDeployJobName: the Job's name changes with what it deploys,
 // and only with it, so Flux runs it again exactly when Nuclio must redeploy.
 func TestNuclioDeployJobName(t *testing.T) {
-	base := nuclioJob(t, appsCluster(t)).Name
-	if again := nuclioJob(t, appsCluster(t)).Name; again != base {
+	base := nuclioJob(t, testCluster(t)).Name
+	if again := nuclioJob(t, testCluster(t)).Name; again != base {
 		t.Fatalf("two renders of the same model name the Job %s and %s", base, again)
 	}
 	editFunction := func(edit func(t *testing.T, app *model.App)) func(t *testing.T, c *model.Cluster) {
-		return func(t *testing.T, c *model.Cluster) { appsEdit(c, nuclioApp, func(app *model.App) { edit(t, app) }) }
+		return func(t *testing.T, c *model.Cluster) { editApp(c, nuclioApp, func(app *model.App) { edit(t, app) }) }
 	}
 	for _, tc := range []struct {
 		name    string
@@ -211,26 +186,26 @@ func TestNuclioDeployJobName(t *testing.T) {
 		{"the project", editFunction(func(t *testing.T, app *model.App) { app.Function.Project = "other" }), true},
 		{"the deployer's image", editFunction(func(t *testing.T, app *model.App) { app.Function.DeployerImage += "-next" }), true},
 		{"a taint of the GPU node", func(t *testing.T, c *model.Cluster) {
-			n := appsGPUNode(t, c)
+			n := firstGPUNode(t, c)
 			n.Taints = append(n.Taints, model.Taint{Key: "example.org/busy", Effect: "NoSchedule"})
 		}, true},
 		{"a label of the GPU node", func(t *testing.T, c *model.Cluster) {
-			n := appsGPUNode(t, c)
-			n.Labels = appsMerged(n.Labels, map[string]string{"example.org/gpu": "a6000"})
+			n := firstGPUNode(t, c)
+			n.Labels = mergedLabels(n.Labels, map[string]string{"example.org/gpu": "a6000"})
 		}, true},
 		{"another app's LoadBalancer", func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "minio", func(app *model.App) { app.Workloads[0].LoadBalancers[0].IP = "10.0.0.1" })
+			editApp(c, "minio", func(app *model.App) { app.Workloads[0].LoadBalancers[0].IP = "10.0.0.1" })
 		}, false},
 		{"CVAT's settings", func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, "cvat", func(app *model.App) { app.Settings["hostname"] = "elsewhere.example" })
+			editApp(c, "cvat", func(app *model.App) { app.Settings["hostname"] = "elsewhere.example" })
 		}, false},
 		{"a node without GPUs", func(t *testing.T, c *model.Cluster) {
-			c.Nodes[0].Labels = appsMerged(c.Nodes[0].Labels, map[string]string{"example.org/rack": "b"})
+			c.Nodes[0].Labels = mergedLabels(c.Nodes[0].Labels, map[string]string{"example.org/rack": "b"})
 		}, false},
 		{"the function's workload ports", editFunction(func(t *testing.T, app *model.App) { app.Workloads[0].Ports[0].Name = "web" }), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := appsCluster(t)
+			c := testCluster(t)
 			tc.edit(t, c)
 			got := nuclioJob(t, c).Name
 			if changed := got != base; changed != tc.changes {
@@ -240,7 +215,8 @@ func TestNuclioDeployJobName(t *testing.T) {
 	}
 }
 
-func appsMerged(a, b map[string]string) map[string]string {
+// mergedLabels returns a copy of a with the labels of b added.
+func mergedLabels(a, b map[string]string) map[string]string {
 	out := maps.Clone(a)
 	if out == nil {
 		out = map[string]string{}
@@ -257,12 +233,12 @@ func TestNuclioFunctionFollowsModel(t *testing.T) {
 	}{{
 		name: "a new taint on the GPU node",
 		edit: func(t *testing.T, c *model.Cluster) {
-			n := appsGPUNode(t, c)
+			n := firstGPUNode(t, c)
 			n.Taints = append(n.Taints, model.Taint{Key: "example.org/busy", Effect: "NoExecute"})
 		},
 		check: func(t *testing.T, c *model.Cluster, fn *kube.NuclioFunction) {
-			for _, taint := range appsGPUNode(t, c).Taints {
-				if !appsTolerates(fn.Spec.Tolerations, taint) {
+			for _, taint := range firstGPUNode(t, c).Taints {
+				if !tolerates(fn.Spec.Tolerations, taint) {
 					t.Errorf("tolerations %v miss taint %s", fn.Spec.Tolerations, taint)
 				}
 			}
@@ -270,20 +246,20 @@ func TestNuclioFunctionFollowsModel(t *testing.T) {
 	}, {
 		name: "a second GPU node with other labels",
 		edit: func(t *testing.T, c *model.Cluster) {
-			n := *appsGPUNode(t, c)
+			n := *firstGPUNode(t, c)
 			n.Name, n.IP = "gpu-2", "192.0.2.50"
-			n.Labels = appsMerged(n.Labels, map[string]string{"example.org/only-here": "true"})
+			n.Labels = mergedLabels(n.Labels, map[string]string{"example.org/only-here": "true"})
 			n.Taints = []model.Taint{{Key: "example.org/other", Value: "x", Effect: "NoSchedule"}}
-			appsGPUNode(t, c).Labels = appsMerged(appsGPUNode(t, c).Labels, map[string]string{"example.org/only-here": "false"})
+			firstGPUNode(t, c).Labels = mergedLabels(firstGPUNode(t, c).Labels, map[string]string{"example.org/only-here": "false"})
 			c.Nodes = append(c.Nodes, n)
 		},
 		check: func(t *testing.T, c *model.Cluster, fn *kube.NuclioFunction) {
 			for _, n := range c.GPUNodes() {
-				if !appsSelects(fn.Spec.NodeSelector, n.Labels) {
+				if !selects(fn.Spec.NodeSelector, n.Labels) {
 					t.Errorf("node selector %v misses GPU node %s", fn.Spec.NodeSelector, n.Name)
 				}
 				for _, taint := range n.Taints {
-					if !appsTolerates(fn.Spec.Tolerations, taint) {
+					if !tolerates(fn.Spec.Tolerations, taint) {
 						t.Errorf("tolerations %v miss %s's taint %s", fn.Spec.Tolerations, n.Name, taint)
 					}
 				}
@@ -295,7 +271,7 @@ func TestNuclioFunctionFollowsModel(t *testing.T) {
 	}, {
 		name: "two GPUs",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, nuclioApp, func(app *model.App) { app.Workloads[0].Placement.GPUs = 2 })
+			editApp(c, nuclioApp, func(app *model.App) { app.Workloads[0].Placement.GPUs = 2 })
 		},
 		check: func(t *testing.T, c *model.Cluster, fn *kube.NuclioFunction) {
 			if got := fn.Spec.Resources.Limits[component.GPUResource]; got.Value() != 2 {
@@ -305,7 +281,7 @@ func TestNuclioFunctionFollowsModel(t *testing.T) {
 	}, {
 		name: "no GPUs",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, nuclioApp, func(app *model.App) { app.Workloads[0].Placement.GPUs = 0 })
+			editApp(c, nuclioApp, func(app *model.App) { app.Workloads[0].Placement.GPUs = 0 })
 		},
 		check: func(t *testing.T, c *model.Cluster, fn *kube.NuclioFunction) {
 			if len(fn.Spec.NodeSelector) > 0 || len(fn.Spec.Tolerations) > 0 || len(fn.Spec.Resources.Limits) > 0 {
@@ -315,7 +291,7 @@ func TestNuclioFunctionFollowsModel(t *testing.T) {
 	}, {
 		name: "the image and project",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, nuclioApp, func(app *model.App) {
+			editApp(c, nuclioApp, func(app *model.App) {
 				app.Function.Image = "registry.example/fn:2"
 				app.Function.Project = "other"
 			})
@@ -327,10 +303,10 @@ func TestNuclioFunctionFollowsModel(t *testing.T) {
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := appsCluster(t)
+			c := testCluster(t)
 			tc.edit(t, c)
-			u := appsRender(t, component.NuclioFunctionApp, c, nuclioApp)
-			tc.check(t, c, appsFind[*kube.NuclioFunction](t, u.Objects, nuclioApp))
+			u := renderApp(t, component.NuclioFunctionApp, c, nuclioApp)
+			tc.check(t, c, findObject[*kube.NuclioFunction](t, u.Objects, nuclioApp))
 		})
 	}
 }
@@ -342,12 +318,12 @@ func TestNuclioFunctionRefuses(t *testing.T) {
 		want []string
 	}{{
 		name: "GPUs and no built GPU node",
-		edit: func(t *testing.T, c *model.Cluster) { appsGPUNode(t, c).Planned = true },
+		edit: func(t *testing.T, c *model.Cluster) { firstGPUNode(t, c).Planned = true },
 		want: []string{"GPU", "no built node"},
 	}, {
 		name: "a selector Nuclio's pods do not match",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, nuclioApp, func(app *model.App) {
+			editApp(c, nuclioApp, func(app *model.App) {
 				app.Workloads[0].Selector = map[string]string{component.NuclioFunctionNameLabel: "nuclio-" + nuclioApp}
 			})
 		},
@@ -355,39 +331,39 @@ func TestNuclioFunctionRefuses(t *testing.T) {
 	}, {
 		name: "no deployer image",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, nuclioApp, func(app *model.App) { app.Function.DeployerImage = "" })
+			editApp(c, nuclioApp, func(app *model.App) { app.Function.DeployerImage = "" })
 		},
 		want: []string{"deployerImage"},
 	}, {
 		name: "a setting",
 		edit: func(t *testing.T, c *model.Cluster) {
-			appsEdit(c, nuclioApp, func(app *model.App) { app.Settings = map[string]any{"gpu": true} })
+			editApp(c, nuclioApp, func(app *model.App) { app.Settings = map[string]any{"gpu": true} })
 		},
 		want: []string{"settings.gpu"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := appsCluster(t)
+			c := testCluster(t)
 			tc.edit(t, c)
-			appsRenderErr(t, component.NuclioFunctionApp, c, nuclioApp, tc.want...)
+			renderErr(t, component.NuclioFunctionApp, c, nuclioApp, tc.want...)
 		})
 	}
 }
 
 // TestNuclioLongName: names derived from a long function name stay valid.
 func TestNuclioLongName(t *testing.T) {
-	c := appsCluster(t)
-	app := appsApp(t, c, nuclioApp)
+	c := testCluster(t)
+	app := testApp(t, c, nuclioApp)
 	delete(c.Apps, nuclioApp)
 	app.Name = strings.Repeat("f", 60) + "-xy"
 	app.Workloads[0].Selector = map[string]string{component.NuclioFunctionNameLabel: app.Name}
 	c.Apps[app.Name] = app
-	u := appsRender(t, component.NuclioFunctionApp, c, app.Name)
+	u := renderApp(t, component.NuclioFunctionApp, c, app.Name)
 	for _, o := range u.Objects {
 		if n := len(o.GetName()); n > 63 || strings.HasSuffix(o.GetName(), "-") {
 			t.Errorf("%s: name of %d characters", kube.Ref(o), n)
 		}
 	}
-	job := appsAll[*batchv1.Job](u.Objects)[0]
+	job := allObjects[*batchv1.Job](u.Objects)[0]
 	if !regexp.MustCompile(`-deploy-[0-9a-f]{8}$`).MatchString(job.Name) {
 		t.Errorf("Job %s lost its hash", job.Name)
 	}

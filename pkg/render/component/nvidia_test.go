@@ -16,13 +16,13 @@ import (
 // node selector and tolerations, checking what must never be set.
 func devicePluginValues(t *testing.T, c *model.Cluster) (map[string]string, []corev1.Toleration) {
 	t.Helper()
-	app := infraApp(t, c, "nvidia-device-plugin")
-	units := infraRender(t, component.NVIDIADevicePlugin, c, app.Name)
+	app := testApp(t, c, "nvidia-device-plugin")
+	units := renderUnits(t, component.NVIDIADevicePlugin, c, app.Name)
 	if len(units) != 1 || units[0].Name != app.Name {
 		t.Fatalf("want one unit %s, got %d units", app.Name, len(units))
 	}
-	infraChecksChart(t, app, units[0].Objects)
-	values := infraValues(t, units[0].Objects)
+	checkChart(t, app, units[0].Objects)
+	values := helmValues(t, units[0].Objects)
 	for _, key := range []string{"runtimeClassName", "affinity"} {
 		if _, ok := values[key]; ok {
 			t.Errorf("values set %s = %v; K3s's default runtime and the chart's affinity do", key, values[key])
@@ -49,18 +49,14 @@ func checkGPUTolerations(t *testing.T, tols []corev1.Toleration, taints []model.
 		t.Errorf("tolerations = %v, want one per GPU node taint %v", tols, taints)
 	}
 	for _, taint := range taints {
-		tolerated := false
-		for _, tol := range tols {
-			tolerated = tolerated || infraTolerates(tol, taint)
-		}
-		if !tolerated {
+		if !tolerates(tols, taint) {
 			t.Errorf("the device plugin does not tolerate the GPU node taint %s", taint)
 		}
 	}
 }
 
 func TestNVIDIADevicePlugin(t *testing.T) {
-	c := infraCluster(t)
+	c := testCluster(t)
 	gpuNodes := c.GPUNodes()
 	if len(gpuNodes) == 0 {
 		t.Fatal("the polylab model has no GPU node")
@@ -146,7 +142,7 @@ func TestNVIDIADevicePluginFollowsModel(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := infraCluster(t)
+			c := testCluster(t)
 			tt.change(c)
 			selector, tols := devicePluginValues(t, c)
 			tt.check(t, c, selector, tols)
@@ -161,13 +157,13 @@ func TestNVIDIADevicePluginNeedsAGPUNode(t *testing.T) {
 	}
 	for name, change := range tests {
 		t.Run(name, func(t *testing.T) {
-			c := infraCluster(t)
+			c := testCluster(t)
 			for i := range c.Nodes {
 				if c.Nodes[i].GPUCount() > 0 {
 					change(&c.Nodes[i])
 				}
 			}
-			_, err := component.NVIDIADevicePlugin(c, infraApp(t, c, "nvidia-device-plugin"))
+			_, err := component.NVIDIADevicePlugin(c, testApp(t, c, "nvidia-device-plugin"))
 			if err == nil || !strings.Contains(err.Error(), "nothing to run on") {
 				t.Errorf("error = %v, want one saying the plugin has nothing to run on", err)
 			}

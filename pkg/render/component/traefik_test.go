@@ -15,12 +15,12 @@ import (
 // HelmChartConfig asks MetalLB for.
 func traefikIP(t *testing.T, c *model.Cluster) string {
 	t.Helper()
-	app := infraApp(t, c, "traefik")
-	units := infraRender(t, component.Traefik, c, app.Name)
+	app := testApp(t, c, "traefik")
+	units := renderUnits(t, component.Traefik, c, app.Name)
 	if len(units) != 1 || units[0].Name != app.Name || len(units[0].Objects) != 1 {
 		t.Fatalf("want one unit %s with one object, got %d units", app.Name, len(units))
 	}
-	cfg := infraFind[*kube.HelmChartConfig](t, units[0].Objects, "")
+	cfg := findObject[*kube.HelmChartConfig](t, units[0].Objects, "")
 	if cfg.Name != "traefik" || cfg.Namespace != "kube-system" {
 		t.Errorf("HelmChartConfig %s/%s does not match K3s's HelmChart kube-system/traefik", cfg.Namespace, cfg.Name)
 	}
@@ -31,20 +31,20 @@ func traefikIP(t *testing.T, c *model.Cluster) string {
 	if len(values) != 1 {
 		t.Errorf("valuesContent sets %v; the component only pins the Service", values)
 	}
-	ip, _ := infraDig(values, "service", "annotations", component.LoadBalancerIPsAnnotation).(string)
+	ip, _ := dig(values, "service", "annotations", component.LoadBalancerIPsAnnotation).(string)
 	return ip
 }
 
 func TestTraefik(t *testing.T) {
-	c := infraCluster(t)
-	want := infraApp(t, c, "traefik").Workloads[0].LoadBalancers[0].IP
+	c := testCluster(t)
+	want := testApp(t, c, "traefik").Workloads[0].LoadBalancers[0].IP
 	if got := traefikIP(t, c); got != want {
 		t.Errorf("Traefik's Service asks for %q, want the model's %q", got, want)
 	}
 }
 
 func TestTraefikFollowsModel(t *testing.T) {
-	c := infraCluster(t)
+	c := testCluster(t)
 	c.Apps["traefik"].Workloads[0].LoadBalancers[0].IP = "192.0.2.40"
 	if got := traefikIP(t, c); got != "192.0.2.40" {
 		t.Errorf("Traefik's Service asks for %q, want the changed IP", got)
@@ -81,8 +81,8 @@ func TestTraefikRefuses(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := infraCluster(t)
-			app := infraApp(t, c, "traefik")
+			c := testCluster(t)
+			app := testApp(t, c, "traefik")
 			tt.change(&app)
 			_, err := component.Traefik(c, app)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {

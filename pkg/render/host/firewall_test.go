@@ -9,20 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	cuemodule "github.com/polylab/polylab-gitops/cue"
-	"github.com/polylab/polylab-gitops/pkg/render"
 	"github.com/polylab/polylab-gitops/pkg/render/host"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
-
-func fwPolylab(t *testing.T) *model.Cluster {
-	t.Helper()
-	c, err := render.Load(render.Source{FS: cuemodule.FS, Display: "cue"}, "polylab")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // fwTiny is a small synthetic cluster on TEST-NET addresses: two servers
 // and an agent on 192.0.2.0/24, a LoadBalancer on .240, SSH on 2222.
@@ -101,7 +90,7 @@ func fwHasNot(t *testing.T, rules []string, prefix string) {
 }
 
 func TestFirewallPolylab(t *testing.T) {
-	c := fwPolylab(t)
+	c := load(t, "polylab")
 	files := fwRender(t, c)
 	if len(files) != len(c.ActiveNodes()) {
 		t.Fatalf("%d firewalls, want one per built node (%d)", len(files), len(c.ActiveNodes()))
@@ -226,7 +215,7 @@ func TestFirewallKeepsTheClusterUp(t *testing.T) {
 	fwHasNot(t, fwRules(t, files["s1"], "input"), "dport 2379")
 	fwHasNot(t, fwRules(t, files["s1"], "input"), "dport 8472")
 	// When the model opens them, nothing is added.
-	for _, b := range fwRender(t, fwPolylab(t)) {
+	for _, b := range fwRender(t, load(t, "polylab")) {
 		if bytes.Contains(b, []byte("K3s needs it")) {
 			t.Errorf("polylab's nodePorts open every port K3s needs, yet a rule was added:\n%s", b)
 		}
@@ -271,7 +260,7 @@ func nftCheck(t *testing.T, files map[string][]byte) {
 }
 
 func TestFirewallNftCheck(t *testing.T) {
-	files := fwRender(t, fwPolylab(t))
+	files := fwRender(t, load(t, "polylab"))
 	for name, b := range fwRender(t, fwTiny()) {
 		files["tiny-"+name] = b
 	}
@@ -280,7 +269,7 @@ func TestFirewallNftCheck(t *testing.T) {
 
 // The rendered polylab tree holds each built node's firewall in its folder.
 func TestFirewallFiles(t *testing.T) {
-	c := fwPolylab(t)
+	c := load(t, "polylab")
 	files, err := host.Files(c)
 	if err != nil {
 		t.Fatal(err)
