@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	meta "github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
@@ -197,7 +198,12 @@ func (r *renderer) fluxKustomizations(units []component.Unit, deps map[string][]
 }
 
 func (r *renderer) fluxKustomization(u component.Unit, deps []string) *kustomizev1.Kustomization {
+	// Flux waits this long for the unit to become healthy; a HelmRelease
+	// gets its own 10m to install, so its unit waits longer than that.
 	timeout := 5 * time.Minute
+	if slices.ContainsFunc(u.Objects, func(o kube.Object) bool { return kube.GVK(o).Kind == helmv2.HelmReleaseKind }) {
+		timeout = 15 * time.Minute
+	}
 	if u.Timeout != "" {
 		timeout, _ = time.ParseDuration(u.Timeout)
 	}
