@@ -111,14 +111,10 @@ func ClearML(c *model.Cluster, app model.App) ([]Unit, error) {
 		clearml["clientConfigurationFilesUrl"] = url
 	}
 
-	fileserverData := Values{}
+	fileserverData := volumeValues(app, "class", clearmlFileserverSize)
 	elasticClaim := Values{}
 	if app.StorageClass != "" {
-		fileserverData["class"] = app.StorageClass
 		elasticClaim["storageClassName"] = app.StorageClass
-	}
-	if size := setting(app, clearmlFileserverSize, ""); size != "" {
-		fileserverData["size"] = size
 	}
 	if size := setting(app, clearmlElasticsearchSize, ""); size != "" {
 		elasticClaim["resources"] = Values{"requests": Values{"storage": size}}

@@ -86,18 +86,8 @@ func CVAT(c *model.Cluster, app model.App) ([]Unit, error) {
 		return nil, fmt.Errorf("the cvat component serves CVAT through the cluster's ingress; set settings.%s to the host name browsers use", cvatHostname)
 	}
 
-	backendStorage := Values{}
-	kvrocksStorage := Values{}
-	if app.StorageClass != "" {
-		backendStorage["storageClassName"] = app.StorageClass
-		kvrocksStorage["storageClassName"] = app.StorageClass
-	}
-	if size := setting(app, cvatStorageSize, ""); size != "" {
-		backendStorage["size"] = size
-	}
-	if size := setting(app, cvatCacheSize, ""); size != "" {
-		kvrocksStorage["size"] = size
-	}
+	backendStorage := volumeValues(app, "storageClassName", cvatStorageSize)
+	kvrocksStorage := volumeValues(app, "storageClassName", cvatCacheSize)
 	ingress := Values{"enabled": true, "hostname": hostname}
 	if class := setting(app, cvatIngressClass, ""); class != "" {
 		ingress["className"] = class
@@ -279,6 +269,20 @@ func chartService(app model.App, w model.Workload, p model.Port, lb *model.LoadB
 	}
 	svc["annotations"] = annotations
 	return svc, nil
+}
+
+// volumeValues are a chart's values for a volume: the app's StorageClass
+// under classKey and the size the setting sizeKey gives under "size",
+// each left to the chart when the model does not say.
+func volumeValues(app model.App, classKey, sizeKey string) Values {
+	v := Values{}
+	if app.StorageClass != "" {
+		v[classKey] = app.StorageClass
+	}
+	if size := setting(app, sizeKey, ""); size != "" {
+		v["size"] = size
+	}
+	return v
 }
 
 // findPort returns the workload's port with the given name.

@@ -15,8 +15,10 @@ import (
 // fluxNamespace is where the bootstrap installs Flux.
 const fluxNamespace = "flux-system"
 
-// The flow documentation a pull request shows: who may talk to whom, as
-// the NetworkPolicies render it (FlowMatrix), and as a picture (FlowGraph).
+// The flow documentation of the cluster README (review.README), which a
+// pull request shows: who may talk to whom, as the NetworkPolicies render
+// it (FlowMatrix), what a reader needs to read it (FlowNotes), and as a
+// picture (FlowGraph).
 
 // FlowMatrix returns two Markdown tables: the namespaces (whether each has
 // a default deny, and why not), then every flow, one row each, followed by
@@ -51,15 +53,9 @@ func FlowMatrix(c *model.Cluster) string {
 
 	b.WriteString("\n| from | to | port | pod port | purpose | allowed by |\n|---|---|---|---|---|---|\n")
 	for _, f := range c.Flows {
-		from, errFrom := c.Resolve(f.From)
-		to, errTo := c.Resolve(f.To)
-		if errFrom != nil || errTo != nil || to.Workload == nil {
-			fmt.Fprintf(&b, "| %s | %s | %s | ? | %s | the model does not resolve this flow |\n", cell(f.From), cell(f.To), cell(f.Port.String()), cell(f.Purpose))
-			continue
-		}
-		port, ok := to.Workload.FindPort(f.Port)
-		if !ok {
-			fmt.Fprintf(&b, "| %s | %s | %s | ? | %s | the target does not expose this port |\n", cell(f.From), cell(f.To), cell(f.Port.String()), cell(f.Purpose))
+		from, to, port, problem := resolveFlow(c, f)
+		if problem != "" {
+			fmt.Fprintf(&b, "| %s | %s | %s | ? | %s | %s |\n", cell(f.From), cell(f.To), cell(f.Port.String()), cell(f.Purpose), problem)
 			continue
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s %d | %d/%s | %s | %s |\n", cell(endpointLabel(c, from)), cell(endpointLabel(c, to)),
@@ -68,33 +64,23 @@ func FlowMatrix(c *model.Cluster) string {
 
 	dnsNS, dns := DNSServer(c)
 	if ns := RestrictedNamespaces(c); len(ns) > 0 {
-		var ports []string
-		for _, p := range dns.Ports {
-			ports = append(ports, fmt.Sprintf("%d/%s", p.TargetPort, p.Protocol))
-		}
 		var policies []string
 		for _, n := range ns {
 			policies = append(policies, "allow-dns-"+n)
 		}
 		fmt.Fprintf(&b, "| every pod of %s | %s (%s) | dns | %s | name resolution (derived) | %s |\n",
-			cell(strings.Join(ns, ", ")), cell(dns.Name), cell(dnsNS), strings.Join(ports, ", "), cell(strings.Join(policies, ", ")))
+			cell(strings.Join(ns, ", ")), cell(dns.Name), cell(dnsNS), dnsPorts(dns), cell(strings.Join(policies, ", ")))
 	}
-	for _, app := range c.SortedApps() {
-		for _, w := range app.PodSets() {
-			if !w.APIServer {
-				continue
-			}
-			s := podSet{app, w}
-			rule := "not restricted: " + openReason(restricted, app.Namespace)
-			switch {
-			case w.HostNetwork:
-				rule = "not restricted: host network (the host firewall keeps the API port open to the nodes)"
-			case restricted[app.Namespace]:
-				rule = "out " + s.policyName()
-			}
-			fmt.Fprintf(&b, "| %s (%s) | the Kubernetes API (servers) | api | %d/TCP | a controller or operator (derived from apiServer) | %s |\n",
-				cell(s.ref()), cell(app.Namespace), c.Network.APIPort, cell(rule))
+	for _, s := range apiClients(c) {
+		rule := "not restricted: " + openReason(restricted, s.app.Namespace)
+		switch {
+		case s.w.HostNetwork:
+			rule = "not restricted: host network (the host firewall keeps the API port open to the nodes)"
+		case restricted[s.app.Namespace]:
+			rule = "out " + s.policyName()
 		}
+		fmt.Fprintf(&b, "| %s (%s) | the Kubernetes API (servers) | api | %d/TCP | a controller or operator (derived from apiServer) | %s |\n",
+			cell(s.ref()), cell(s.app.Namespace), c.Network.APIPort, cell(rule))
 	}
 	return b.String()
 }
@@ -129,16 +115,13 @@ func FlowNotes(c *model.Cluster) string {
 	b.WriteString("\n\n")
 	if len(restricted) > 0 {
 		dnsNS, dns := DNSServer(c)
-		var ports, servers []string
-		for _, p := range dns.Ports {
-			ports = append(ports, fmt.Sprintf("%d/%s", p.TargetPort, p.Protocol))
-		}
+		var servers []string
 		for _, n := range c.Servers() {
 			servers = append(servers, n.IP)
 		}
 		fmt.Fprintf(&b, "Two rules are derived, not declared: every pod of a restricted namespace may ask the cluster DNS (`%s` in `%s`, %s; "+
 			"`allow-dns-<namespace>`), and each workload marked `apiServer` may reach the Kubernetes API on the servers (%s, port %d/TCP), "+
-			"where kube-proxy sends Service `kubernetes`.\n\n", dns.Name, dnsNS, strings.Join(ports, ", "), strings.Join(servers, ", "), c.Network.APIPort)
+			"where kube-proxy sends Service `kubernetes`.\n\n", dns.Name, dnsNS, dnsPorts(dns), strings.Join(servers, ", "), c.Network.APIPort)
 	}
 	tunnels := "each node's flannel tunnel address (the first address of each node's /24 of the pod range)"
 	if pods, err := netip.ParsePrefix(c.Network.Pods); err == nil {
@@ -151,6 +134,43 @@ func FlowNotes(c *model.Cluster) string {
 	b.WriteString("Pods on the host network (kube-vip, MetalLB's speakers) are outside any pod policy: the host firewall of each node " +
 		"(`hosts/<node>/nftables.nft`, applied by the bootstrap) guards them with the rest of the node.\n")
 	return b.String()
+}
+
+// resolveFlow resolves a flow's ends and the target's port it uses; when
+// it cannot, problem says why (the model's validation refuses such flows).
+func resolveFlow(c *model.Cluster, f model.Flow) (from, to model.Endpoint, port model.Port, problem string) {
+	from, errFrom := c.Resolve(f.From)
+	to, errTo := c.Resolve(f.To)
+	if errFrom != nil || errTo != nil || to.Workload == nil {
+		return from, to, port, "the model does not resolve this flow"
+	}
+	port, ok := to.Workload.FindPort(f.Port)
+	if !ok {
+		return from, to, port, "the target does not expose this port"
+	}
+	return from, to, port, ""
+}
+
+// apiClients are the pod sets marked apiServer, by app.
+func apiClients(c *model.Cluster) []podSet {
+	var out []podSet
+	for _, app := range c.SortedApps() {
+		for _, w := range app.PodSets() {
+			if w.APIServer {
+				out = append(out, podSet{app, w})
+			}
+		}
+	}
+	return out
+}
+
+// dnsPorts lists the cluster DNS's pod ports, as 53/UDP, 53/TCP.
+func dnsPorts(dns model.Workload) string {
+	var ports []string
+	for _, p := range dns.Ports {
+		ports = append(ports, fmt.Sprintf("%d/%s", p.TargetPort, p.Protocol))
+	}
+	return strings.Join(ports, ", ")
 }
 
 func code(names []string) string {
@@ -258,13 +278,8 @@ func FlowGraph(c *model.Cluster) string {
 		b.WriteString("  end\n")
 	}
 	for _, f := range c.Flows {
-		from, errFrom := c.Resolve(f.From)
-		to, errTo := c.Resolve(f.To)
-		if errFrom != nil || errTo != nil || to.Workload == nil {
-			continue
-		}
-		port, ok := to.Workload.FindPort(f.Port)
-		if !ok {
+		from, to, port, problem := resolveFlow(c, f)
+		if problem != "" {
 			continue
 		}
 		src := externalID(f.From)
@@ -284,18 +299,12 @@ func FlowGraph(c *model.Cluster) string {
 	for _, ns := range RestrictedNamespaces(c) {
 		fmt.Fprintf(&b, "  %s -.->|\"dns\"| %s\n", namespaceID(ns), dnsID)
 	}
-	api := false
-	for _, app := range c.SortedApps() {
-		for _, w := range app.PodSets() {
-			if !w.APIServer {
-				continue
-			}
-			if !api {
-				fmt.Fprintf(&b, "  kubernetes_api[(\"Kubernetes API<br/>servers :%d\")]\n", c.Network.APIPort)
-				api = true
-			}
-			fmt.Fprintf(&b, "  %s -.-> kubernetes_api\n", podSetID(podSet{app, w}))
-		}
+	clients := apiClients(c)
+	if len(clients) > 0 {
+		fmt.Fprintf(&b, "  kubernetes_api[(\"Kubernetes API<br/>servers :%d\")]\n", c.Network.APIPort)
+	}
+	for _, s := range clients {
+		fmt.Fprintf(&b, "  %s -.-> kubernetes_api\n", podSetID(s))
 	}
 	return b.String()
 }

@@ -89,13 +89,8 @@ func MinIO(c *model.Cluster, app model.App) ([]Unit, error) {
 	for _, name := range settingList(app, minioBuckets) {
 		buckets = append(buckets, Values{"name": name, "policy": "none", "purge": false, "versioning": false})
 	}
-	persistence := Values{"enabled": true}
-	if app.StorageClass != "" {
-		persistence["storageClass"] = app.StorageClass
-	}
-	if size := setting(app, minioSize, ""); size != "" {
-		persistence["size"] = size
-	}
+	persistence := volumeValues(app, "storageClass", minioSize)
+	persistence["enabled"] = true
 	values := Values{
 		"fullnameOverride": app.Name,
 		"mode":             "standalone",

@@ -43,6 +43,9 @@ const TokenFile = "/etc/rancher/k3s/cluster-token"
 const (
 	// servicelb is K3s's ServiceLB, which MetalLB replaces. Traefik stays.
 	disableServiceLB = "servicelb"
+	// local-storage is K3s's local-path provisioner, the default
+	// StorageClass; with Longhorn there, two classes would claim default.
+	disableLocalStorage = "local-storage"
 	// kubeconfigMode keeps the admin kubeconfig readable by root only.
 	kubeconfigMode = "0600"
 	// nvidiaRuntime is the containerd runtime K3s registers when it finds
@@ -232,11 +235,15 @@ func (p *plan) k3sConfig(n model.Node) K3sConfig {
 	}
 	if n.Role == model.Server {
 		nw := p.c.Network
+		disable := []string{disableServiceLB}
+		if p.longhorn() {
+			disable = append(disable, disableLocalStorage)
+		}
 		cfg.ServerConfig = &ServerConfig{
 			TLSSAN:              []string{nw.APIVIP},
 			WriteKubeconfigMode: kubeconfigMode,
 			Critical: Critical{
-				Disable:        []string{disableServiceLB},
+				Disable:        disable,
 				ClusterCIDR:    nw.Pods,
 				ServiceCIDR:    nw.Services,
 				ClusterDomain:  p.c.Domain,

@@ -180,7 +180,8 @@ func at(names []string, i int) string {
 
 // TestServersShareCriticalValues: every server holds the same server-wide
 // values, the VIP among its certificate's SANs, and disables ServiceLB
-// (never Traefik); agents hold none of them.
+// (never Traefik) and, since Longhorn is the default StorageClass,
+// local-path; agents hold none of them.
 func TestServersShareCriticalValues(t *testing.T) {
 	c := load(t, "polylab")
 	r := renderHosts(t, c)
@@ -188,7 +189,7 @@ func TestServersShareCriticalValues(t *testing.T) {
 		TLSSAN:              []string{c.Network.APIVIP},
 		WriteKubeconfigMode: "0600",
 		Critical: host.Critical{
-			Disable:        []string{"servicelb"},
+			Disable:        []string{"servicelb", "local-storage"},
 			ClusterCIDR:    c.Network.Pods,
 			ServiceCIDR:    c.Network.Services,
 			ClusterDomain:  c.Domain,
@@ -465,6 +466,7 @@ func TestConfigFile(t *testing.T) {
 cluster-domain: lab.internal
 disable:
 - servicelb
+- local-storage
 flannel-backend: wireguard-native
 node-ip: 10.0.0.12
 node-label:

@@ -4,19 +4,20 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
-	"maps"
 	"net/netip"
 	"slices"
 	"strings"
 
+	"github.com/polylab/polylab-gitops/pkg/render/component"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
 // README writes the cluster's README, generated from the model so that it
 // can never disagree with what is rendered beside it: the nodes, the
 // address plan and how full the LoadBalancer pool is, the LoadBalancer
-// IPs, the ports, the flows, and Mermaid diagrams that GitHub draws in
-// the pull request.
+// IPs, the ports, the flow matrix with notes on which namespaces stay
+// open, and Mermaid diagrams of the nodes and of the flows between
+// namespaces and workloads that GitHub draws in the pull request.
 func README(c *model.Cluster) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Cluster %s\n\n", c.Name)
@@ -289,91 +290,16 @@ func readmePorts(b *bytes.Buffer, c *model.Cluster) {
 	}
 }
 
-// flowRow is a flow resolved against the model.
-type flowRow struct {
-	from, to         model.Endpoint
-	port             model.Port
-	purpose, fromRef string
-}
-
-// flows resolves the model's flows, sorted by target, source and port;
-// an unresolvable flow (the model's validation refuses them) is skipped.
-func flows(c *model.Cluster) []flowRow {
-	var out []flowRow
-	for _, f := range c.Flows {
-		from, err1 := c.Resolve(f.From)
-		to, err2 := c.Resolve(f.To)
-		if err1 != nil || err2 != nil || to.Workload == nil {
-			continue
-		}
-		p, ok := to.Workload.FindPort(f.Port)
-		if !ok {
-			continue
-		}
-		out = append(out, flowRow{from: from, to: to, port: p, purpose: f.Purpose, fromRef: from.String()})
-	}
-	slices.SortStableFunc(out, func(x, y flowRow) int {
-		return cmp.Or(cmp.Compare(x.to.String(), y.to.String()), cmp.Compare(x.fromRef, y.fromRef), cmp.Compare(x.port.Name, y.port.Name))
-	})
-	return out
-}
-
-func endpointName(e model.Endpoint) string {
-	if e.External != nil {
-		return e.External.Name + " (" + e.External.CIDR + ")"
-	}
-	return e.String() + " in " + e.App.Namespace
-}
-
+// readmeFlows writes the flow matrix, the notes on which namespaces have a
+// default deny and why the others have none, and the flow graph: the
+// component package's, beside the NetworkPolicies it renders.
 func readmeFlows(b *bytes.Buffer, c *model.Cluster) {
 	b.WriteString("\n## Flows\n\n")
-	b.WriteString("Who talks to whom. The network policies allow these flows and nothing else.\n\n")
-	rows := flows(c)
-	if len(rows) == 0 {
-		b.WriteString("The model declares no flows.\n")
-		return
-	}
-	header(b, "to", "port (pod)", "from", "purpose")
-	for _, f := range rows {
-		row(b, endpointName(f.to), fmt.Sprintf("%s (%d/%s)", f.port.Name, f.port.TargetPort, f.port.Protocol), endpointName(f.from), f.purpose)
-	}
-	b.WriteString("\n```mermaid\nflowchart LR\n")
-	for _, e := range c.Externals {
-		fmt.Fprintf(b, "  %s([\"%s\"])\n", mermaidID("x", e.Name), mermaidText(e.Name+"<br/>"+e.CIDR))
-	}
-	byNamespace := map[string][]string{}
-	helpers := false
-	for _, a := range c.SortedApps() {
-		for i, w := range a.PodSets() {
-			class := ""
-			if i >= len(a.Workloads) {
-				class, helpers = ":::helper", true
-			}
-			byNamespace[a.Namespace] = append(byNamespace[a.Namespace],
-				fmt.Sprintf("    %s[\"%s\"]%s\n", mermaidID("w", a.Name+"/"+w.Name), mermaidText(a.Name+"/"+w.Name), class))
-		}
-	}
-	for _, ns := range slices.Sorted(maps.Keys(byNamespace)) {
-		fmt.Fprintf(b, "  subgraph %s[\"namespace %s\"]\n", mermaidID("ns", ns), mermaidText(ns))
-		slices.Sort(byNamespace[ns])
-		b.WriteString(strings.Join(byNamespace[ns], ""))
-		b.WriteString("  end\n")
-	}
-	for _, f := range rows {
-		fmt.Fprintf(b, "  %s -->|\"%s %d\"| %s\n", endpointID(f.from), mermaidText(f.port.Name), f.port.TargetPort, endpointID(f.to))
-	}
-	if helpers {
-		// Pods a chart or controller makes besides the workloads.
-		b.WriteString("  classDef helper stroke-dasharray: 5 5\n")
-	}
-	b.WriteString("```\n")
-}
-
-func endpointID(e model.Endpoint) string {
-	if e.External != nil {
-		return mermaidID("x", e.External.Name)
-	}
-	return mermaidID("w", e.String())
+	b.WriteString("Which namespaces have a default deny, and who talks to whom: the network policies allow these flows and nothing else.\n\n")
+	b.WriteString(component.FlowMatrix(c))
+	b.WriteString("\n")
+	b.WriteString(component.FlowNotes(c))
+	b.WriteString("\n```mermaid\n" + component.FlowGraph(c) + "```\n")
 }
 
 // mermaidID makes a node id from a name: letters, digits and

@@ -45,7 +45,9 @@ func TestREADME(t *testing.T) {
 			if !bytes.Equal(review.README(c), got) {
 				t.Error("two READMEs of the same model differ")
 			}
-			for _, section := range []string{"## Nodes", "## Network", "## LoadBalancer IPs", "## Ports", "## Flows", "```mermaid\nflowchart LR"} {
+			for _, section := range []string{"## Nodes", "## Network", "## LoadBalancer IPs", "## Ports", "## Flows",
+				"| namespace | default deny | apps |", "| from | to | port | pod port | purpose | allowed by |",
+				"Namespaces `kube-system` and `flux-system` have none", "```mermaid\nflowchart LR"} {
 				if !strings.Contains(string(got), section) {
 					t.Errorf("the README lacks %q", section)
 				}
