@@ -239,14 +239,7 @@ func applySync(t *testing.T, c *cluster.Cluster, m *model.Cluster, root string) 
 	if err := c.ApplyObjects(t.Context(), key); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(root, clusterDir, "flux-system/gotk-sync.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs, err := cluster.DecodeObjects(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs := readObjects(t, filepath.Join(root, clusterDir, "flux-system/gotk-sync.yaml"))
 	for _, o := range objs {
 		if o.GetKind() == kustomizev1.KustomizationKind {
 			patches := []any{map[string]any{
@@ -307,15 +300,7 @@ func declaredKustomizations(t *testing.T, root string) []string {
 	t.Helper()
 	names := []string{"flux-system"}
 	for _, layer := range []string{"infrastructure.yaml", "apps.yaml"} {
-		b, err := os.ReadFile(filepath.Join(root, clusterDir, layer))
-		if err != nil {
-			t.Fatal(err)
-		}
-		objs, err := cluster.DecodeObjects(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range objs {
+		for _, o := range readObjects(t, filepath.Join(root, clusterDir, layer)) {
 			names = append(names, o.GetName())
 		}
 	}
@@ -524,12 +509,7 @@ func assertPolicies(t *testing.T, c *cluster.Cluster, root string) {
 	var want []string
 	filepath.WalkDir(filepath.Join(root, clusterDir), func(p string, d os.DirEntry, err error) error {
 		if err == nil && strings.HasPrefix(d.Name(), "networkpolicy-") {
-			b, _ := os.ReadFile(p)
-			objs, err := cluster.DecodeObjects(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, o := range objs {
+			for _, o := range readObjects(t, p) {
 				want = append(want, o.GetNamespace()+"/"+o.GetName())
 			}
 		}
@@ -578,6 +558,20 @@ func moveLonghornUI(t *testing.T, m *model.Cluster) (oldIP, newIP string) {
 	}
 	m.Apps["longhorn"] = lh
 	return oldIP, newIP
+}
+
+// readObjects decodes the objects of a rendered YAML file.
+func readObjects(t *testing.T, name string) []*unstructured.Unstructured {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := cluster.DecodeObjects(b)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return objs
 }
 
 func list(t *testing.T, c *cluster.Cluster, gvk schema.GroupVersionKind, namespace string) []unstructured.Unstructured {
