@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -39,9 +40,9 @@ func FlowMatrix(c *model.Cluster) string {
 		deny := "yes: only the flows below, DNS and (for apiServer workloads) the API"
 		switch {
 		case ns == metav1.NamespaceSystem:
-			deny = "no: K3s's own (CoreDNS, Traefik, metrics-server): a mistake would cut DNS for every namespace"
+			deny = "no: K3s's own add-ons (CoreDNS, Traefik, metrics-server), which K3s installs and changes with its releases: a mistake would cut DNS for every namespace"
 		case ns == fluxNamespace:
-			deny = "no: Flux, which the bootstrap installs: a mistake would stop the reconciler that applies the fix"
+			deny = "no policy of ours: Flux's own (flux install): ingress from flux-system, 8080 and the webhook receiver only; egress anywhere (git, Helm repositories)"
 		case slices.Contains(systemNamespaces, ns):
 			deny = "no: a system namespace"
 		case !restricted[ns]:
@@ -58,8 +59,12 @@ func FlowMatrix(c *model.Cluster) string {
 			fmt.Fprintf(&b, "| %s | %s | %s | ? | %s | %s |\n", cell(f.From), cell(f.To), cell(f.Port.String()), cell(f.Purpose), problem)
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s %d | %d/%s | %s | %s |\n", cell(endpointLabel(c, from)), cell(endpointLabel(c, to)),
-			cell(port.Name), port.Port, port.TargetPort, port.Protocol, cell(f.Purpose), cell(enforcement(restricted, from, to)))
+		service := strconv.Itoa(port.Port)
+		if port.IsRange() {
+			service = "range"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s %s | %s/%s | %s | %s |\n", cell(endpointLabel(c, from)), cell(endpointLabel(c, to)),
+			cell(port.Name), service, port.PodPorts(), port.Protocol, cell(f.Purpose), cell(enforcement(restricted, from, to)))
 	}
 
 	dnsNS, dns := DNSServer(c)
@@ -103,16 +108,24 @@ func FlowNotes(c *model.Cluster) string {
 		b.WriteString("No namespace has a default deny: every pod may talk to every other.\n\n")
 	} else {
 		fmt.Fprintf(&b, "Namespaces %s have a default deny in both directions (NetworkPolicy `default-deny-<namespace>`, enforced by the "+
-			"kube-router controller K3s embeds). Each flow opens one port from its source to its target's pods: the port the pod "+
-			"listens on, which is what a NetworkPolicy sees after kube-proxy translated a Service's port.\n\n", code(restricted))
+			"kube-router controller K3s embeds). Each flow opens one port (or one range of ports) from its source to its target's "+
+			"pods: the port the pod listens on, which is what a NetworkPolicy sees after kube-proxy translated a Service's port.\n\n", code(restricted))
 	}
-	fmt.Fprintf(&b, "Namespaces `kube-system` and `flux-system` have none: `kube-system` holds K3s's own CoreDNS, Traefik and "+
-		"metrics-server, and `flux-system` holds Flux, which the bootstrap installs; a wrong policy there would cut DNS for every "+
-		"namespace, or stop the reconciler that would apply its fix.")
+	b.WriteString("Namespace `kube-system` has none: it holds K3s's own add-ons (CoreDNS, which every namespace asks, Traefik, " +
+		"metrics-server), which K3s installs from manifests the model does not own and changes with its releases, and a wrong " +
+		"policy there would cut DNS for every namespace. A flow to or from its pods (Traefik to a backend) is enforced at its " +
+		"other end, when that is in a restricted namespace.")
 	if len(open) > 0 {
 		fmt.Fprintf(&b, " Namespaces %s have none either, because an app there sets `openNamespace`: the model does not describe all of its pods yet.", code(open))
 	}
 	b.WriteString("\n\n")
+	b.WriteString("Namespace `flux-system` gets no policy of ours either: it keeps the NetworkPolicies that `flux install` " +
+		"(run by the bootstrap with its default `--network-policy=true`) ships, `allow-egress`, `allow-scraping` and `allow-webhooks`. " +
+		"They isolate every Flux pod: ingress only from flux-system itself, on 8080 (metrics) and, to the notification-controller, " +
+		"on 9292 (its webhook receiver); egress anywhere, which source-controller needs to fetch the git repository and the Helm " +
+		"charts, and which no flow can say (a flow ends at a workload). NetworkPolicies add up: a default deny of ours there " +
+		"would narrow nothing those allow, and would only matter if Flux's own were gone, when it would cut Flux off from git, " +
+		"and so from the fix. So the flows that name Flux's controllers describe them, and Flux's own policies enforce them.\n\n")
 	if len(restricted) > 0 {
 		dnsNS, dns := DNSServer(c)
 		var servers []string
@@ -129,11 +142,32 @@ func FlowNotes(c *model.Cluster) string {
 	}
 	fmt.Fprintf(&b, "Sources outside the cluster reach pods only through LoadBalancer IPs, and kube-proxy SNATs that traffic to the node "+
 		"that took it (externalTrafficPolicy: Cluster). So a rule for an outside source admits its CIDR, every node's IP and %s; "+
-		"the API server calling a webhook comes from the same addresses. A pod that reaches a LoadBalancer IP instead of the Service "+
+		"what the nodes send themselves (the API server calling a webhook, a node's kernel mounting a volume) comes from the same "+
+		"addresses, and kube-router admits whatever a pod's own node sends. A pod that reaches a LoadBalancer IP instead of the Service "+
 		"looks the same: restricted namespaces stop that with their own egress rules.\n\n", tunnels)
+	if ranges := portRanges(c); len(ranges) > 0 {
+		fmt.Fprintf(&b, "A port with an `endPort` is a range of pod ports, which a rule opens whole (NetworkPolicy `endPort`): %s.\n\n", strings.Join(ranges, "; "))
+	}
 	b.WriteString("Pods on the host network (kube-vip, MetalLB's speakers) are outside any pod policy: the host firewall of each node " +
 		"(`hosts/<node>/nftables.nft`, applied by the bootstrap) guards them with the rest of the node.\n")
 	return b.String()
+}
+
+// portRanges lists the model's port ranges that flows open, as
+// "longhorn/instance-manager processes 10000-20000/TCP".
+func portRanges(c *model.Cluster) []string {
+	var out []string
+	for _, f := range c.Flows {
+		_, to, port, problem := resolveFlow(c, f)
+		if problem != "" || !port.IsRange() {
+			continue
+		}
+		s := fmt.Sprintf("%s %s %s/%s", podSet{*to.App, *to.Workload}.ref(), port.Name, port.PodPorts(), port.Protocol)
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // resolveFlow resolves a flow's ends and the target's port it uses; when
@@ -207,6 +241,9 @@ func enforcement(restricted map[string]bool, from, to model.Endpoint) string {
 }
 
 func openReason(restricted map[string]bool, ns string) string {
+	if ns == fluxNamespace {
+		return ns + " keeps Flux's own policies"
+	}
 	if slices.Contains(systemNamespaces, ns) {
 		return ns + " is a system namespace"
 	}
@@ -256,7 +293,10 @@ func FlowGraph(c *model.Cluster) string {
 	}
 	for _, ns := range slices.Sorted(maps.Keys(byNS)) {
 		state := "default deny"
-		if !restricted[ns] {
+		switch {
+		case ns == fluxNamespace:
+			state = "Flux's own policies"
+		case !restricted[ns]:
 			state = "open"
 		}
 		fmt.Fprintf(&b, "  subgraph %s[\"%s · %s\"]\n", namespaceID(ns), label(ns), state)
@@ -286,7 +326,7 @@ func FlowGraph(c *model.Cluster) string {
 		if from.External == nil {
 			src = podSetID(podSet{*from.App, *from.Workload})
 		}
-		fmt.Fprintf(&b, "  %s -->|\"%s %d/%s\"| %s\n", src, label(port.Name), port.TargetPort, port.Protocol, podSetID(podSet{*to.App, *to.Workload}))
+		fmt.Fprintf(&b, "  %s -->|\"%s %s/%s\"| %s\n", src, label(port.Name), port.PodPorts(), port.Protocol, podSetID(podSet{*to.App, *to.Workload}))
 	}
 	dnsNS, dns := DNSServer(c)
 	dnsID := ""

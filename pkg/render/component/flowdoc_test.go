@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/polylab/polylab-gitops/pkg/render/component"
+	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
 func TestFlowMatrix(t *testing.T) {
@@ -14,16 +15,20 @@ func TestFlowMatrix(t *testing.T) {
 	for _, want := range []string{
 		"| namespace | default deny | apps |\n|---|---|---|\n",
 		"| cvat | yes: only the flows below, DNS and (for apiServer workloads) the API | cvat, cvat-postgresql, cvat-redis, yolo11x-cvat-detector-gpu |",
-		"| kube-system | no: K3s's own (CoreDNS, Traefik, metrics-server): a mistake would cut DNS for every namespace | k3s, kube-vip, traefik |",
-		"| flux-system | no: Flux, which the bootstrap installs: a mistake would stop the reconciler that applies the fix |  |",
-		"| longhorn-system | no: an app sets openNamespace | longhorn |",
+		"| kube-system | no: K3s's own add-ons (CoreDNS, Traefik, metrics-server), which K3s installs and changes with its releases: a mistake would cut DNS for every namespace | k3s, kube-vip, traefik |",
+		"| flux-system | no policy of ours: Flux's own (flux install): ingress from flux-system, 8080 and the webhook receiver only; egress anywhere (git, Helm repositories) | flux |",
+		"| longhorn-system | yes: only the flows below, DNS and (for apiServer workloads) the API | longhorn |",
 		"| from | to | port | pod port | purpose | allowed by |\n|---|---|---|---|---|---|\n",
 		"| cvat/backend (cvat) | cvat/nuclio-dashboard (cvat) | http 8070 | 8070/TCP | the annotation worker lists and invokes functions | in allow-cvat-nuclio-dashboard; out allow-cvat-backend |",
 		"| lan (192.168.20.0/24) | minio (minio) | api 80 | 9000/TCP | S3 clients on the LAN (the ClearML SDK uploads artifacts) | in allow-minio; from outside the cluster through a LoadBalancer IP |",
 		"| traefik (kube-system) | cvat/frontend (cvat) | http 80 | 80/TCP | ingress to the CVAT UI | in allow-cvat-frontend; out: not restricted (kube-system is a system namespace) |",
 		"| minio/make-bucket-job (minio), helper | minio (minio) |",
 		"| k3s/apiserver (kube-system) | metallb/controller (metallb-system) | webhook 443 | 9443/TCP | MetalLB's admission webhook | in allow-metallb-controller; from the nodes' host network |",
-		"| every pod of clearml, cvat, metallb-system, minio, nvidia-device-plugin | coredns (kube-system) | dns | 53/UDP, 53/TCP | name resolution (derived) | allow-dns-clearml, allow-dns-cvat, allow-dns-metallb-system, allow-dns-minio, allow-dns-nvidia-device-plugin |",
+		"| k3s/apiserver (kube-system) | longhorn/manager (longhorn-system) | webhook 9502 | 9502/TCP | Longhorn's admission webhook (validating and mutating) | in allow-longhorn-manager; from the nodes' host network |",
+		"| longhorn/manager (longhorn-system) | longhorn/instance-manager (longhorn-system), helper | processes range | 10000-20000/TCP |",
+		"| k3s/node (kube-system) | longhorn/share-manager (longhorn-system), helper | nfs 2049 | 2049/TCP |",
+		"| flux/kustomize-controller (flux-system) | flux/source-controller (flux-system) | http 80 | 9090/TCP | fetches the artifact of the git repository it applies | in: not restricted (flux-system keeps Flux's own policies); out: not restricted (flux-system keeps Flux's own policies) |",
+		"| every pod of clearml, cvat, longhorn-system, metallb-system, minio, nvidia-device-plugin | coredns (kube-system) | dns | 53/UDP, 53/TCP | name resolution (derived) | allow-dns-clearml, allow-dns-cvat, allow-dns-longhorn-system, allow-dns-metallb-system, allow-dns-minio, allow-dns-nvidia-device-plugin |",
 		"| cvat/nuclio-controller (cvat) | the Kubernetes API (servers) | api | 6443/TCP | a controller or operator (derived from apiServer) | out allow-cvat-nuclio-controller |",
 		"| metallb/speaker (metallb-system) | the Kubernetes API (servers) | api | 6443/TCP | a controller or operator (derived from apiServer) | not restricted: host network",
 	} {
@@ -55,7 +60,11 @@ func TestFlowGraph(t *testing.T) {
 	for _, want := range []string{
 		`  ext_lan(["lan<br/>192.168.20.0/24"])`,
 		`  subgraph ns_cvat["cvat · default deny"]`,
-		`  subgraph ns_longhorn_system["longhorn-system · open"]`,
+		`  subgraph ns_longhorn_system["longhorn-system · default deny"]`,
+		`  subgraph ns_kube_system["kube-system · open"]`,
+		`  subgraph ns_flux_system["flux-system · Flux's own policies"]`,
+		`  w_longhorn__manager -->|"processes 10000-20000/TCP"| w_longhorn__instance_manager`,
+		`  w_k3s__node -->|"nfs 2049/TCP"| w_longhorn__share_manager`,
 		`    w_minio__make_bucket_job["minio/make-bucket-job<br/><i>helper</i>"]`,
 		`    w_k3s__apiserver["k3s/apiserver<br/><i>host network</i>"]`,
 		`  ext_lan -->|"api 9000/TCP"| w_minio__minio`,
@@ -89,9 +98,11 @@ func TestFlowNotes(t *testing.T) {
 	c := testCluster(t)
 	got := component.FlowNotes(c)
 	for _, want := range []string{
-		"Namespaces `clearml`, `cvat`, `metallb-system`, `minio`, `nvidia-device-plugin` have a default deny in both directions",
-		"Namespaces `kube-system` and `flux-system` have none",
-		"Namespaces `longhorn-system` have none either, because an app there sets `openNamespace`",
+		"Namespaces `clearml`, `cvat`, `longhorn-system`, `metallb-system`, `minio`, `nvidia-device-plugin` have a default deny in both directions",
+		"Namespace `kube-system` has none: it holds K3s's own add-ons",
+		"Namespace `flux-system` gets no policy of ours either: it keeps the NetworkPolicies that `flux install`",
+		"a default deny of ours there would narrow nothing those allow",
+		"longhorn/instance-manager processes 10000-20000/TCP",
 		"the cluster DNS (`coredns` in `kube-system`, 53/UDP, 53/TCP; `allow-dns-<namespace>`)",
 		"on the servers (192.168.20.221, 192.168.20.222, 192.168.20.223, port 6443/TCP)",
 		"the first address of each /24 of 10.42.0.0/16",
@@ -99,5 +110,13 @@ func TestFlowNotes(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("the notes lack %q:\n%s", want, got)
 		}
+	}
+	if strings.Contains(got, "openNamespace") {
+		t.Errorf("the notes speak of openNamespace, which no app sets:\n%s", got)
+	}
+	// An app that sets openNamespace is named.
+	editApp(c, "longhorn", func(app *model.App) { app.OpenNamespace = true })
+	if got := component.FlowNotes(c); !strings.Contains(got, "Namespaces `longhorn-system` have none either, because an app there sets `openNamespace`") {
+		t.Errorf("the notes do not name the open namespace:\n%s", got)
 	}
 }

@@ -30,8 +30,50 @@ const (
 	longhornMaxReplicas = 3
 )
 
+// requiredPod is a set of pods a component runs, which the model must
+// describe (as a workload or a helper, by its labels) when the namespace
+// has a default deny: they would be cut off without a word otherwise.
+type requiredPod struct {
+	what      string
+	labels    map[string]string
+	apiServer bool
+}
+
+// longhornPods are the pods Longhorn v1.12 runs with its default settings
+// (v1 data engine), by the labels that longhorn-manager (types/types.go,
+// csi/deployment.go) and the chart (chart/templates) give them. Backing
+// images, support bundles and recurring jobs start pods only when used;
+// the model may describe them as helpers.
+func longhornPods() []requiredPod {
+	return []requiredPod{
+		{"longhorn-manager, its API, admission webhook and recovery backend", map[string]string{"app": "longhorn-manager"}, true},
+		{"the UI", map[string]string{"app": "longhorn-ui"}, false},
+		{"the instance managers, which run the engines and replicas", map[string]string{"longhorn.io/component": "instance-manager"}, false},
+		{"the share managers, the NFS servers of RWX volumes", map[string]string{"longhorn.io/component": "share-manager"}, true},
+		{"the CSI plugin", map[string]string{"app": "longhorn-csi-plugin"}, true},
+		{"the CSI attacher", map[string]string{"app": "csi-attacher"}, true},
+		{"the CSI provisioner", map[string]string{"app": "csi-provisioner"}, true},
+		{"the CSI resizer", map[string]string{"app": "csi-resizer"}, true},
+		{"the CSI snapshotter", map[string]string{"app": "csi-snapshotter"}, true},
+		{"the driver deployer", map[string]string{"app": "longhorn-driver-deployer"}, true},
+		{"the chart's post-upgrade Job", map[string]string{jobNameLabel: "longhorn-post-upgrade"}, true},
+	}
+}
+
+// jobNameLabel is the label the Job controller puts on a Job's pods, with
+// the Job's name (Kubernetes 1.27 and later).
+const jobNameLabel = "batch.kubernetes.io/job-name"
+
 // Longhorn renders the "longhorn" component: the chart, with replicas on
 // the storage nodes only and the StorageClass "longhorn" as the default.
+//
+// When longhorn-system has a default deny (it is not openNamespace), the
+// network policies rendered from the model's flows are Longhorn's, and
+// the chart's own (networkPolicies.restrictInternalTraffic, on by default
+// in 1.12) are turned off: they admit whole pods on every port, and
+// NetworkPolicies add up, so they would only widen the model's. The
+// upgrade checker is turned off too: it calls Longhorn's upgrade
+// responder on the internet, which no flow allows.
 func Longhorn(c *model.Cluster, app model.App) ([]Unit, error) {
 	if app.Namespace != longhornNamespace {
 		return nil, fmt.Errorf("the Longhorn chart installs in namespace %s only; set namespace: %q", longhornNamespace, longhornNamespace)
@@ -75,6 +117,10 @@ func Longhorn(c *model.Cluster, app model.App) ([]Unit, error) {
 			"defaultClassReplicaCount": replicas,
 		},
 		"defaultSettings": defaults,
+	}
+	if slices.Contains(RestrictedNamespaces(c), app.Namespace) {
+		values["networkPolicies"] = Values{"restrictInternalTraffic": false}
+		defaults["upgradeChecker"] = false
 	}
 	if len(tolerated) > 0 {
 		values["longhornManager"] = Values{"tolerations": tolerated}

@@ -331,3 +331,24 @@ func TestLonghornRefuses(t *testing.T) {
 		})
 	}
 }
+
+// With a default deny in longhorn-system, the model's policies replace
+// the chart's own, and the upgrade checker, which no flow lets out, is off.
+func TestLonghornNetworkPolicyValues(t *testing.T) {
+	c := testCluster(t)
+	values := longhornValues(t, c)
+	if got := dig(values, "networkPolicies", "restrictInternalTraffic"); got != false {
+		t.Errorf("networkPolicies.restrictInternalTraffic = %v, want false: the model's policies replace the chart's", got)
+	}
+	if got := dig(values, "defaultSettings", "upgradeChecker"); got != false {
+		t.Errorf("defaultSettings.upgradeChecker = %v, want false", got)
+	}
+	editApp(c, "longhorn", func(app *model.App) { app.OpenNamespace = true })
+	values = longhornValues(t, c)
+	if got := dig(values, "networkPolicies"); got != nil {
+		t.Errorf("an open longhorn-system: networkPolicies = %v, want the chart's defaults", got)
+	}
+	if got := dig(values, "defaultSettings", "upgradeChecker"); got != nil {
+		t.Errorf("an open longhorn-system: defaultSettings.upgradeChecker = %v, want the chart's default", got)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 
 	"github.com/polylab/polylab-gitops/pkg/render/kube"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
@@ -53,10 +54,11 @@ var k3sCoreDNS = model.Workload{
 
 // RestrictedNamespaces returns the namespaces that get a default deny, in
 // both directions: every namespace that holds an app, but the system
-// namespaces (kube-system holds K3s's own CoreDNS, Traefik and
-// metrics-server; flux-system holds Flux, installed by the bootstrap: a
-// wrong policy there would stop the very reconciler that applies its
-// fix) and those of apps marked openNamespace.
+// namespaces and those of apps marked openNamespace. Of the system
+// namespaces, kube-system holds K3s's own add-ons (CoreDNS, which every
+// namespace asks, Traefik, metrics-server), which K3s installs and
+// changes with its releases; flux-system holds Flux, which flux install
+// puts there with NetworkPolicies of its own (see FlowNotes).
 func RestrictedNamespaces(c *model.Cluster) []string {
 	set := map[string]bool{}
 	for _, app := range c.Apps {
@@ -282,7 +284,7 @@ func add(rules []*rule, peers []networkingv1.NetworkPolicyPeer, port networkingv
 	}
 	r := rules[i]
 	if !slices.ContainsFunc(r.ports, func(q networkingv1.NetworkPolicyPort) bool {
-		return *q.Protocol == *port.Protocol && q.Port.IntVal == port.Port.IntVal
+		return *q.Protocol == *port.Protocol && q.Port.IntVal == port.Port.IntVal && ptr.Deref(q.EndPort, 0) == ptr.Deref(port.EndPort, 0)
 	}) {
 		r.ports = append(r.ports, port)
 	}
@@ -295,15 +297,36 @@ func add(rules []*rule, peers []networkingv1.NetworkPolicyPeer, port networkingv
 // cut off without a word.
 func (p *policyPlan) checkHelpers() error {
 	for _, app := range p.c.SortedApps() {
-		if !p.restricted[app.Namespace] || app.Component != "nuclio-function" {
+		if !p.restricted[app.Namespace] {
 			continue
 		}
-		want := NuclioDeployerLabels(app)
-		i := slices.IndexFunc(app.Helpers, func(h model.Workload) bool { return maps.Equal(h.Selector, want) })
-		if i < 0 || !app.Helpers[i].APIServer {
-			return fmt.Errorf("app %s: the Job that deploys the function talks to the Kubernetes API, and namespace %s has a default deny; declare it as a helper of the app with selector %s and apiServer: true",
-				app.Name, app.Namespace, labelString(want))
+		for _, r := range requiredPods(app) {
+			sets := app.PodSets()
+			i := slices.IndexFunc(sets, func(w model.Workload) bool { return maps.Equal(w.Selector, r.labels) })
+			switch {
+			case i < 0 && r.apiServer:
+				return fmt.Errorf("app %s: %s talks to the Kubernetes API, and namespace %s has a default deny; declare it as a helper of the app with selector %s and apiServer: true",
+					app.Name, r.what, app.Namespace, labelString(r.labels))
+			case i < 0:
+				return fmt.Errorf("app %s: namespace %s has a default deny, and the model does not describe %s; declare it as a helper of the app with selector %s, and its flows",
+					app.Name, app.Namespace, r.what, labelString(r.labels))
+			case r.apiServer && !sets[i].APIServer:
+				return fmt.Errorf("app %s: %s (%s/%s) talks to the Kubernetes API, and namespace %s has a default deny; mark it apiServer: true",
+					app.Name, r.what, app.Name, sets[i].Name, app.Namespace)
+			}
 		}
+	}
+	return nil
+}
+
+// requiredPods are the pods an app's component runs that the model must
+// describe when the app's namespace has a default deny.
+func requiredPods(app model.App) []requiredPod {
+	switch app.Component {
+	case "nuclio-function":
+		return []requiredPod{{"the Job that deploys the function", NuclioDeployerLabels(app), true}}
+	case "longhorn":
+		return longhornPods()
 	}
 	return nil
 }
@@ -475,18 +498,23 @@ func ipPeer(cidr string) networkingv1.NetworkPolicyPeer {
 	return networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}}
 }
 
-// policyPort is the port a pod listens on, which is what a policy sees.
+// policyPort is the port a pod listens on, which is what a policy sees,
+// or the range of ports (endPort).
 func policyPort(p model.Port) networkingv1.NetworkPolicyPort {
 	proto := corev1.Protocol(p.Protocol)
 	if proto == "" {
 		proto = corev1.ProtocolTCP
 	}
 	port := intstr.FromInt32(int32(p.TargetPort))
-	return networkingv1.NetworkPolicyPort{Protocol: &proto, Port: &port}
+	np := networkingv1.NetworkPolicyPort{Protocol: &proto, Port: &port}
+	if p.IsRange() {
+		np.EndPort = ptr.To(int32(p.EndPort))
+	}
+	return np
 }
 
 func flowLine(from, to string, p model.Port, purpose string) string {
-	port := fmt.Sprintf("%s (%d/%s)", p.Name, p.TargetPort, p.Protocol)
+	port := fmt.Sprintf("%s (%s/%s)", p.Name, p.PodPorts(), p.Protocol)
 	if p.Port != p.TargetPort {
 		port = fmt.Sprintf("%s (Service port %d, pod port %d/%s)", p.Name, p.Port, p.TargetPort, p.Protocol)
 	}
@@ -537,8 +565,9 @@ func (ap *allowPolicy) object() *networkingv1.NetworkPolicy {
 // nodeSourcesNote explains the ipBlocks of traffic from outside the
 // cluster and from the nodes.
 const nodeSourcesNote = "Traffic from outside the cluster reaches a pod through a LoadBalancer IP, and kube-proxy SNATs it " +
-	"(externalTrafficPolicy: Cluster) to an address of the node that took it; what the API server sends (webhooks) " +
-	"comes from the nodes' host network too. A pod on another node then sees the node's flannel tunnel address " +
-	"(the first address of each node's /24 of the pod range) or, with flannel's host-gw backend, its LAN IP; " +
+	"(externalTrafficPolicy: Cluster) to an address of the node that took it; what the nodes send themselves (the API " +
+	"server calling a webhook, a node's kernel mounting a volume) comes from the nodes' host network too. A pod on " +
+	"another node then sees the node's flannel tunnel address (the first address of each node's /24 of the pod " +
+	"range) or, with flannel's host-gw backend, its LAN IP; " +
 	"kube-router admits whatever the pod's own node sends. So these rules admit the outside CIDR (which " +
 	"externalTrafficPolicy: Local would keep), every node IP and every tunnel address: no pod has any of them."

@@ -104,18 +104,23 @@ func (d npDest) String() string {
 // or out of a restricted namespace is denied, both directions.
 func TestPoliciesWithCyclonus(t *testing.T) {
 	c := testCluster(t)
-	engine := matcher.BuildNetworkPolicies(true, npPolicies(t, c))
+	policies := npPolicies(t, c)
+	// cyclonus simplifies the policies it builds by default, and its
+	// simplifier combines port ranges by appending to shared slices; the
+	// plain engine is checked against it, pair by pair.
+	engine := matcher.BuildNetworkPolicies(true, policies)
+	plain := matcher.BuildNetworkPolicies(false, policies)
 
 	restricted := map[string]bool{}
 	for _, ns := range component.RestrictedNamespaces(c) {
 		restricted[ns] = true
 	}
-	for _, ns := range []string{"cvat", "minio", "clearml", "metallb-system", "nvidia-device-plugin"} {
+	for _, ns := range []string{"cvat", "minio", "clearml", "metallb-system", "nvidia-device-plugin", "longhorn-system"} {
 		if !restricted[ns] {
 			t.Errorf("namespace %s has no default deny", ns)
 		}
 	}
-	for _, ns := range []string{"kube-system", "flux-system", "longhorn-system"} {
+	for _, ns := range []string{"kube-system", "flux-system"} {
 		if restricted[ns] {
 			t.Errorf("namespace %s has a default deny", ns)
 		}
@@ -183,9 +188,12 @@ func TestPoliciesWithCyclonus(t *testing.T) {
 	sources := append(slices.Clone(podPeers), addrPeers...)
 
 	// Destinations: every pod on each port it declares (the pod's port,
-	// and the Service port when that differs: a policy never sees it),
-	// each server's API port, and an address outside the cluster.
+	// and the Service port when that differs: a policy never sees it; for
+	// a range, its first, a middle and its last port, and the ports just
+	// outside it), each server's API port, and an address outside the
+	// cluster.
 	var dests []npDest
+	ranges := 0
 	for _, p := range podPeers {
 		ep, err := c.Resolve(p.key)
 		if err != nil {
@@ -196,7 +204,24 @@ func TestPoliciesWithCyclonus(t *testing.T) {
 			if port.Port != port.TargetPort {
 				dests = append(dests, npDest{peer: p, port: port.Port, protocol: port.Protocol, what: " (Service port)"})
 			}
+			if port.IsRange() {
+				ranges++
+				for _, probe := range []struct {
+					port int
+					what string
+				}{
+					{(port.TargetPort + port.EndPort + 1) / 2, " (inside " + port.PodPorts() + ")"},
+					{port.EndPort, " (last of " + port.PodPorts() + ")"},
+					{port.TargetPort - 1, " (just below " + port.PodPorts() + ")"},
+					{port.EndPort + 1, " (just above " + port.PodPorts() + ")"},
+				} {
+					dests = append(dests, npDest{peer: p, port: probe.port, protocol: port.Protocol, what: probe.what})
+				}
+			}
 		}
+	}
+	if ranges == 0 {
+		t.Error("the model declares no port range; the range probes check nothing")
 	}
 	for _, s := range c.Servers() {
 		dests = append(dests, npDest{peer: npPeer{name: "API " + s.Name, ip: s.IP}, port: c.Network.APIPort, protocol: "TCP"})
@@ -231,7 +256,7 @@ func TestPoliciesWithCyclonus(t *testing.T) {
 				fromKey = from.App.Name + "/" + from.Workload.Name
 			}
 			p, _ := target.Workload.FindPort(f.Port)
-			if slices.Contains(sources, fromKey) && target.App.Name+"/"+target.Workload.Name == to && p.TargetPort == port && p.Protocol == protocol {
+			if slices.Contains(sources, fromKey) && target.App.Name+"/"+target.Workload.Name == to && p.TargetPort <= port && port <= p.Last() && p.Protocol == protocol {
 				return true
 			}
 		}
@@ -274,6 +299,9 @@ func TestPoliciesWithCyclonus(t *testing.T) {
 				ResolvedPort: d.port, Protocol: corev1.Protocol(d.protocol),
 			}
 			got := engine.IsTrafficAllowed(traffic).IsAllowed()
+			if unsimplified := plain.IsTrafficAllowed(traffic).IsAllowed(); unsimplified != got {
+				t.Errorf("%s -> %s: cyclonus says %v simplified, %v not", src.name, d, got, unsimplified)
+			}
 			results[i][j] = result{got, want(src, d)}
 			if got {
 				allowed++
@@ -326,8 +354,8 @@ func TestPoliciesWithCyclonus(t *testing.T) {
 		flowsChecked++
 	}
 
-	t.Logf("cyclonus checked %d pairs (%d sources x %d destination ports): %d allowed, %d denied; %d declared flows to pods among them",
-		len(sources)*len(dests), len(sources), len(dests), allowed, denied, flowsChecked)
+	t.Logf("cyclonus checked %d pairs (%d sources x %d destination ports, %d of them probing %d port ranges): %d allowed, %d denied; %d declared flows to pods among them",
+		len(sources)*len(dests), len(sources), len(dests), 4*ranges, ranges, allowed, denied, flowsChecked)
 	if len(mismatches) > 0 {
 		t.Errorf("%d pairs differ from the model:\n  %s", len(mismatches), strings.Join(mismatches, "\n  "))
 	}
@@ -457,7 +485,11 @@ func npCIDRs(peers []networkingv1.NetworkPolicyPeer) []string {
 func npPorts(ports []networkingv1.NetworkPolicyPort) []string {
 	var out []string
 	for _, p := range ports {
-		out = append(out, fmt.Sprintf("%s/%s", p.Port.String(), *p.Protocol))
+		port := p.Port.String()
+		if p.EndPort != nil {
+			port += fmt.Sprintf("-%d", *p.EndPort)
+		}
+		out = append(out, fmt.Sprintf("%s/%s", port, *p.Protocol))
 	}
 	return out
 }
@@ -635,13 +667,34 @@ func TestPolylabPolicies(t *testing.T) {
 		npFind(t, policies, name.ns, name.name)
 	}
 	for _, np := range policies {
-		if np.Namespace == "kube-system" || np.Namespace == "flux-system" || np.Namespace == "longhorn-system" {
+		if np.Namespace == "kube-system" || np.Namespace == "flux-system" {
 			t.Errorf("%s/%s: that namespace is open", np.Namespace, np.Name)
 		}
 		if np.Annotations[component.PurposeAnnotation] == "" {
 			t.Errorf("%s/%s says nothing of its purpose", np.Namespace, np.Name)
 		}
 	}
+	// Longhorn: the API server reaches the manager's webhook from the
+	// nodes; the instance managers take their gRPC and process ranges
+	// from the managers, and the process range from each other.
+	manager := npFind(t, policies, "longhorn-system", "allow-longhorn-manager")
+	webhook := false
+	for _, r := range manager.Spec.Ingress {
+		if slices.Equal(npPorts(r.Ports), []string{"9502/TCP"}) && slices.Contains(npCIDRs(r.From), "192.168.20.221/32") {
+			webhook = true
+		}
+	}
+	if !webhook {
+		t.Errorf("allow-longhorn-manager admits no webhook call from the nodes: %+v", manager.Spec.Ingress)
+	}
+	im := npFind(t, policies, "longhorn-system", "allow-longhorn-instance-manager")
+	if r := im.Spec.Ingress[0]; r.From[0].PodSelector.MatchLabels["app"] != "longhorn-manager" || !slices.Equal(npPorts(r.Ports), []string{"8500-8503/TCP", "10000-20000/TCP"}) {
+		t.Errorf("the instance managers' first ingress rule = %v from %+v, want the managers on 8500-8503 and 10000-20000", npPorts(r.Ports), r.From)
+	}
+	if r := im.Spec.Egress[0]; r.To[0].PodSelector.MatchLabels["longhorn.io/component"] != "instance-manager" || !slices.Equal(npPorts(r.Ports), []string{"10000-20000/TCP"}) {
+		t.Errorf("the instance managers' first egress rule = %v to %+v, want each other on 10000-20000", npPorts(r.Ports), r.To)
+	}
+
 	dashboard := npFind(t, policies, "cvat", "allow-cvat-nuclio-dashboard")
 	for _, r := range dashboard.Spec.Ingress {
 		for _, p := range r.Ports {
@@ -737,5 +790,151 @@ func TestFlowValidation(t *testing.T) {
 	np := npFind(t, npPolicies(t, c), "web", "allow-web-migrate")
 	if len(np.Spec.Egress) != 1 || np.Spec.Egress[0].To[0].PodSelector.MatchLabels["app"] != "db" {
 		t.Errorf("the helper's egress = %+v", np.Spec.Egress)
+	}
+}
+
+// TestNetworkPoliciesPortRange checks a port with endPort: the rule opens
+// the whole range and nothing beside it, as cyclonus reads it.
+func TestNetworkPoliciesPortRange(t *testing.T) {
+	c := npTiny()
+	editApp(c, "op", func(app *model.App) {
+		app.Workloads[0].Ports = append(app.Workloads[0].Ports,
+			model.Port{Name: "data", Port: 10000, TargetPort: 10000, EndPort: 10010, Protocol: "TCP"})
+	})
+	c.Flows = append(c.Flows, model.Flow{From: "web", To: "op/operator", Port: model.FlowPort{Name: "data"}, Purpose: "replication"})
+	if issues := model.Validate(c); len(issues) > 0 {
+		t.Fatalf("the model has issues: %+v", issues)
+	}
+	policies := npPolicies(t, c)
+	op := npFind(t, policies, "ops", "allow-op-operator")
+	var ports []string
+	for _, r := range op.Spec.Ingress {
+		ports = append(ports, npPorts(r.Ports)...)
+	}
+	if !slices.Contains(ports, "10000-10010/TCP") {
+		t.Errorf("the operator admits %v, want 10000-10010/TCP among them", ports)
+	}
+	web := npFind(t, policies, "web", "allow-web")
+	if !strings.Contains(web.Annotations[component.FlowsAnnotation], "out: web -> op/operator data (10000-10010/TCP): replication") {
+		t.Errorf("allow-web says it opens:\n%s", web.Annotations[component.FlowsAnnotation])
+	}
+
+	engine := matcher.BuildNetworkPolicies(false, policies)
+	from := &matcher.TrafficPeer{IP: "10.42.0.10", Internal: &matcher.InternalPeer{
+		Namespace: "web", NamespaceLabels: map[string]string{corev1.LabelMetadataName: "web"}, PodLabels: map[string]string{"app": "web"}}}
+	to := &matcher.TrafficPeer{IP: "10.42.1.10", Internal: &matcher.InternalPeer{
+		Namespace: "ops", NamespaceLabels: map[string]string{corev1.LabelMetadataName: "ops"}, PodLabels: map[string]string{"app": "op"}}}
+	for port, want := range map[int]bool{9999: false, 10000: true, 10005: true, 10010: true, 10011: false} {
+		got := engine.IsTrafficAllowed(&matcher.Traffic{Source: from, Destination: to, ResolvedPort: port, Protocol: corev1.ProtocolTCP}).IsAllowed()
+		if got != want {
+			t.Errorf("web -> op/operator %d/TCP allowed = %v, want %v", port, got, want)
+		}
+	}
+	// The same flow named by the range's first port.
+	c.Flows[len(c.Flows)-1].Port = model.FlowPort{Number: 10000}
+	if web := npFind(t, npPolicies(t, c), "web", "allow-web"); !strings.Contains(web.Annotations[component.FlowsAnnotation], "data (10000-10010/TCP)") {
+		t.Errorf("a flow to port 10000 does not open the range:\n%s", web.Annotations[component.FlowsAnnotation])
+	}
+}
+
+// TestPortRangeValidation checks what the model's validation says of
+// ports with endPort.
+func TestPortRangeValidation(t *testing.T) {
+	ranged := func(p model.Port) func(c *model.Cluster) {
+		return func(c *model.Cluster) {
+			editApp(c, "op", func(app *model.App) { app.Workloads[0].Ports = append(app.Workloads[0].Ports, p) })
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(c *model.Cluster)
+		want   string
+	}{
+		{"reversed", ranged(model.Port{Name: "data", Port: 10000, TargetPort: 10000, EndPort: 9000, Protocol: "TCP"}),
+			"apps.op.workloads.0.ports.1.endPort: op/operator: port data is the range 10000-9000, which ends before it starts"},
+		{"empty", ranged(model.Port{Name: "data", Port: 10000, TargetPort: 10000, EndPort: 10000, Protocol: "TCP"}),
+			"endPort must be greater than port"},
+		{"too high", ranged(model.Port{Name: "data", Port: 10000, TargetPort: 10000, EndPort: 70000, Protocol: "TCP"}),
+			"port data ends at 70000, outside 1-65535"},
+		{"translated", ranged(model.Port{Name: "data", Port: 80, TargetPort: 10000, EndPort: 10010, Protocol: "TCP"}),
+			"apps.op.workloads.0.ports.1.targetPort: op/operator: port data is a range, which no Service translates"},
+		{"overlapping", ranged(model.Port{Name: "data", Port: 9000, TargetPort: 9000, EndPort: 9500, Protocol: "TCP"}),
+			"the range 9000-9500 of port data overlaps port webhook (9443/TCP)"},
+		{"behind a LoadBalancer", func(c *model.Cluster) {
+			editApp(c, "web", func(app *model.App) {
+				app.Workloads[0].Ports[0].EndPort = 8090
+				app.Workloads[0].Ports[0].Port = 8080
+			})
+		}, "the LoadBalancer on 192.0.2.200 exposes port http, a range (8080-8090)"},
+		{"in a container app", func(c *model.Cluster) {
+			editApp(c, "db", func(app *model.App) {
+				app.Workloads[0].Ports = append(app.Workloads[0].Ports, model.Port{Name: "repl", Port: 6000, TargetPort: 6000, EndPort: 6010, Protocol: "TCP"})
+			})
+		}, "the container component renders a Service of every port"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := npTiny()
+			tc.change(c)
+			var got []string
+			for _, i := range model.Validate(c) {
+				got = append(got, i.Path.String()+": "+i.Message)
+			}
+			if !strings.Contains(strings.Join(got, "\n"), tc.want) {
+				t.Errorf("issues:\n%s\nwant one containing %q", strings.Join(got, "\n"), tc.want)
+			}
+		})
+	}
+}
+
+// TestLonghornPodsDescribed: with a default deny in longhorn-system, the
+// model must describe the pods Longhorn runs, with their API access.
+func TestLonghornPodsDescribed(t *testing.T) {
+	c := testCluster(t)
+	editApp(c, "longhorn", func(app *model.App) {
+		app.Helpers = slices.DeleteFunc(app.Helpers, func(h model.Workload) bool { return h.Name == "instance-manager" })
+		c.Flows = slices.DeleteFunc(c.Flows, func(f model.Flow) bool {
+			return strings.Contains(f.From+" "+f.To, "longhorn/instance-manager")
+		})
+	})
+	if _, err := component.NetworkPolicies(c); err == nil || !strings.Contains(err.Error(), "the model does not describe the instance managers, which run the engines and replicas; declare it as a helper of the app with selector longhorn.io/component=instance-manager") {
+		t.Errorf("without the instance managers: error %v", err)
+	}
+	c = testCluster(t)
+	editApp(c, "longhorn", func(app *model.App) {
+		i := slices.IndexFunc(app.Helpers, func(h model.Workload) bool { return h.Name == "csi-plugin" })
+		app.Helpers[i].APIServer = false
+	})
+	if _, err := component.NetworkPolicies(c); err == nil || !strings.Contains(err.Error(), "the CSI plugin (longhorn/csi-plugin) talks to the Kubernetes API") {
+		t.Errorf("the CSI plugin without the API: error %v", err)
+	}
+	// An open longhorn-system needs none of it.
+	c = testCluster(t)
+	editApp(c, "longhorn", func(app *model.App) { app.Helpers, app.OpenNamespace = nil, true })
+	c.Flows = slices.DeleteFunc(c.Flows, func(f model.Flow) bool {
+		_, errFrom := c.Resolve(f.From)
+		_, errTo := c.Resolve(f.To)
+		return errFrom != nil || errTo != nil
+	})
+	if _, err := component.NetworkPolicies(c); err != nil {
+		t.Errorf("an open longhorn-system: %v", err)
+	}
+}
+
+// TestBuiltins: the components that describe what others install render
+// nothing, and only in their own namespace.
+func TestBuiltins(t *testing.T) {
+	c := testCluster(t)
+	for _, tc := range []struct {
+		f    component.Func
+		name string
+		ns   string
+	}{{component.K3sBuiltin, "k3s", "kube-system"}, {component.FluxBuiltin, "flux", "flux-system"}} {
+		if units := renderUnits(t, tc.f, c, tc.name); len(units) != 0 {
+			t.Errorf("%s renders %d units, want none", tc.name, len(units))
+		}
+		editApp(c, tc.name, func(app *model.App) { app.Namespace = "elsewhere" })
+		renderErr(t, tc.f, c, tc.name, "set namespace: \""+tc.ns+"\"")
+		editApp(c, tc.name, func(app *model.App) { app.Namespace, app.Image = tc.ns, "example.org/x:1" })
+		renderErr(t, tc.f, c, tc.name, "installs nothing")
 	}
 }

@@ -3,6 +3,11 @@
 // present in CUE but missing here is an error, never silently dropped.
 package model
 
+import (
+	"fmt"
+	"strconv"
+)
+
 // Cluster is one homelab cluster, as described in cue/clusters/<name>.
 type Cluster struct {
 	Name      string         `json:"name"`
@@ -246,12 +251,37 @@ type Workload struct {
 	ClusterDNS bool `json:"clusterDNS,omitempty"`
 }
 
-// Port is one port of a workload: the Service port and the pod's port.
+// Port is one port of a workload: the Service port and the pod's port,
+// or, with EndPort, a range of ports the pods listen on.
 type Port struct {
 	Name       string `json:"name"`
 	Port       int    `json:"port"`
 	TargetPort int    `json:"targetPort"`
 	Protocol   string `json:"protocol"`
+	// EndPort, when set, makes the port a range: the pods listen on every
+	// port from TargetPort to EndPort, both included. No Service maps a
+	// range, so TargetPort equals Port; a NetworkPolicy opens it whole
+	// (NetworkPolicyPort.endPort).
+	EndPort int `json:"endPort,omitempty"`
+}
+
+// IsRange reports whether the port is a range of ports (EndPort).
+func (p Port) IsRange() bool { return p.EndPort > 0 }
+
+// Last is the last pod port: EndPort for a range, else TargetPort.
+func (p Port) Last() int {
+	if p.IsRange() {
+		return p.EndPort
+	}
+	return p.TargetPort
+}
+
+// PodPorts writes the pod's ports: 8080, or 10000-20000 for a range.
+func (p Port) PodPorts() string {
+	if p.IsRange() {
+		return fmt.Sprintf("%d-%d", p.TargetPort, p.EndPort)
+	}
+	return strconv.Itoa(p.TargetPort)
 }
 
 // LoadBalancer is a LoadBalancer Service on a fixed IP from the pool.

@@ -41,6 +41,7 @@ func (p FlowPort) String() string {
 }
 
 // Matches reports whether the workload port is the one the flow names.
+// A range is named by its name or its first port, and opened whole.
 func (p FlowPort) Matches(port Port) bool {
 	if p.Name != "" {
 		return p.Name == port.Name
@@ -252,9 +253,12 @@ func (w Workload) PortNames() string {
 	}
 	var s []string
 	for _, p := range w.Ports {
-		if p.TargetPort != p.Port {
+		switch {
+		case p.IsRange():
+			s = append(s, fmt.Sprintf("%s (%s/%s)", p.Name, p.PodPorts(), p.Protocol))
+		case p.TargetPort != p.Port:
 			s = append(s, fmt.Sprintf("%s (%d -> %d/%s)", p.Name, p.Port, p.TargetPort, p.Protocol))
-		} else {
+		default:
 			s = append(s, fmt.Sprintf("%s (%d/%s)", p.Name, p.Port, p.Protocol))
 		}
 	}

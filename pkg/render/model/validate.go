@@ -284,7 +284,7 @@ func (v *validator) apps() {
 				v.addRelated(append(wat, "name"), []Path{append(slices.Clone(at), "workloads", j, "name")}, "app %s has two workloads named %s", name, w.Name)
 			}
 			workloads[w.Name] = wi
-			v.ports(name, wat, w)
+			v.ports(name, wat, w, app.Component)
 			v.placement(name, wat, w, maxGPUs)
 		}
 		for hi, h := range app.Helpers {
@@ -299,7 +299,7 @@ func (v *validator) apps() {
 			if len(h.LoadBalancers) > 0 {
 				v.add(append(hat, "loadBalancers"), "%s/%s is a helper, for which nothing is rendered: it cannot have a LoadBalancer; make it a workload of the app", name, h.Name)
 			}
-			v.ports(name, hat, h)
+			v.ports(name, hat, h, "") // nothing renders a helper's Service
 		}
 	}
 	v.namespaces()
@@ -367,7 +367,10 @@ func (a App) has(block string) bool {
 	return true
 }
 
-func (v *validator) ports(app string, at Path, w Workload) {
+// maxPort is the highest TCP or UDP port.
+const maxPort = 65535
+
+func (v *validator) ports(app string, at Path, w Workload, component string) {
 	names := map[string]int{}
 	numbers := map[string]int{}
 	for pi, p := range w.Ports {
@@ -381,12 +384,47 @@ func (v *validator) ports(app string, at Path, w Workload) {
 			v.addRelated(append(pat, "port"), []Path{append(slices.Clone(at), "ports", j, "port")}, "%s/%s declares port %s twice (%s and %s)", app, w.Name, key, w.Ports[j].Name, p.Name)
 		}
 		numbers[key] = pi
+		if p.EndPort != 0 {
+			v.portRange(app, at, w, pi, component)
+		}
 	}
 	for li, lb := range w.LoadBalancers {
 		for pi, lp := range lb.Ports {
-			if _, ok := names[lp.Name]; !ok {
-				v.add(append(slices.Clone(at), "loadBalancers", li, "ports", pi, "name"), "%s/%s: the LoadBalancer on %s exposes port %q, which the workload does not declare; it has %s", app, w.Name, lb.IP, lp.Name, w.PortNames())
+			lat := append(slices.Clone(at), "loadBalancers", li, "ports", pi, "name")
+			j, ok := names[lp.Name]
+			switch {
+			case !ok:
+				v.add(lat, "%s/%s: the LoadBalancer on %s exposes port %q, which the workload does not declare; it has %s", app, w.Name, lb.IP, lp.Name, w.PortNames())
+			case w.Ports[j].IsRange():
+				v.addRelated(lat, []Path{append(slices.Clone(at), "ports", j, "endPort")}, "%s/%s: the LoadBalancer on %s exposes port %s, a range (%s); a Service maps single ports, so expose one port without endPort", app, w.Name, lb.IP, lp.Name, w.Ports[j].PodPorts())
 			}
+		}
+	}
+}
+
+// portRange checks a port with endPort: a range of pod ports, which a
+// NetworkPolicy opens whole and no Service can map.
+func (v *validator) portRange(app string, at Path, w Workload, pi int, component string) {
+	p := w.Ports[pi]
+	pat := append(slices.Clone(at), "ports", pi)
+	switch {
+	case p.EndPort < 0 || p.EndPort > maxPort:
+		v.add(append(pat, "endPort"), "%s/%s: port %s ends at %d, outside 1-%d", app, w.Name, p.Name, p.EndPort, maxPort)
+	case p.EndPort <= p.TargetPort:
+		v.addRelated(append(pat, "endPort"), []Path{append(slices.Clone(pat), "port")}, "%s/%s: port %s is the range %d-%d, which ends before it starts; endPort must be greater than port (for a single port, drop endPort)", app, w.Name, p.Name, p.TargetPort, p.EndPort)
+	}
+	if p.TargetPort != p.Port {
+		v.addRelated(append(pat, "targetPort"), []Path{append(slices.Clone(pat), "endPort")}, "%s/%s: port %s is a range, which no Service translates; drop targetPort and give the pods' first port as port", app, w.Name, p.Name)
+	}
+	if component == "container" {
+		v.add(append(pat, "endPort"), "%s/%s: the container component renders a Service of every port, and a Service cannot map the range %s of port %s; declare single ports", app, w.Name, p.PodPorts(), p.Name)
+	}
+	for qi, q := range w.Ports {
+		if qi == pi || q.Protocol != p.Protocol || (q.IsRange() && qi < pi) {
+			continue
+		}
+		if q.TargetPort <= p.Last() && p.TargetPort <= q.Last() {
+			v.addRelated(append(pat, "endPort"), []Path{append(slices.Clone(at), "ports", qi, "port")}, "%s/%s: the range %s of port %s overlaps port %s (%s/%s); a pod port belongs to one port of the model", app, w.Name, p.PodPorts(), p.Name, q.Name, q.PodPorts(), q.Protocol)
 		}
 	}
 }
