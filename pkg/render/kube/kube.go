@@ -11,7 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/yaml"
+	yamlv2 "go.yaml.in/yaml/v2"
 )
 
 // Object is any typed object the renderer writes: it has a kind and metadata.
@@ -68,7 +68,10 @@ func Marshal(o Object) ([]byte, error) {
 			}
 		}
 	}
-	return yaml.Marshal(u)
+	// The unstructured form is plain maps, slices and scalars: print it
+	// directly, rather than through JSON as sigs.k8s.io/yaml does; keys
+	// come out sorted all the same.
+	return yamlv2.Marshal(u)
 }
 
 // TypeMeta is the apiVersion and kind of a group-version's kind.
