@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"strings"
 
+	yamlv2 "go.yaml.in/yaml/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	yamlv2 "go.yaml.in/yaml/v2"
 )
 
 // Object is any typed object the renderer writes: it has a kind and metadata.
