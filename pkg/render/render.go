@@ -132,7 +132,7 @@ func (r *renderer) addKustomization(dir string, resources []string) error {
 func (r *renderer) unitFolder(u component.Unit, docs [][]byte) error {
 	dir := path.Join(u.Layer, u.Name)
 	if u.Name == "secrets" {
-		return r.add(path.Join(dir, "README.md"), secretsReadme(r.c))
+		return r.add(path.Join(dir, "README.md"), review.SecretsREADME(r.c))
 	}
 	var files []string
 	for i, o := range u.Objects {

@@ -265,12 +265,8 @@ func TestKubeVIPRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := testCluster(t)
-			app := testApp(t, c, "kube-vip")
-			tt.change(c, &app)
-			_, err := component.KubeVIP(c, app)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error = %v, want one saying %q", err, tt.want)
-			}
+			editApp(c, "kube-vip", func(app *model.App) { tt.change(c, app) })
+			renderErr(t, component.KubeVIP, c, "kube-vip", tt.want)
 		})
 	}
 }

@@ -322,12 +322,8 @@ func TestLonghornRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := testCluster(t)
-			app := testApp(t, c, "longhorn")
-			tt.change(c, &app)
-			_, err := component.Longhorn(c, app)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error = %v, want one saying %q", err, tt.want)
-			}
+			editApp(c, "longhorn", func(app *model.App) { tt.change(c, app) })
+			renderErr(t, component.Longhorn, c, "longhorn", tt.want)
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package component_test
 
 import (
-	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
@@ -82,12 +81,8 @@ func TestTraefikRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := testCluster(t)
-			app := testApp(t, c, "traefik")
-			tt.change(&app)
-			_, err := component.Traefik(c, app)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error = %v, want one saying %q", err, tt.want)
-			}
+			editApp(c, "traefik", tt.change)
+			renderErr(t, component.Traefik, c, "traefik", tt.want)
 		})
 	}
 }

@@ -1,4 +1,4 @@
-package render
+package review
 
 import (
 	"bytes"
@@ -9,9 +9,9 @@ import (
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
-// secretsReadme tells the owner which Secrets the model expects and how to
+// SecretsREADME tells the owner which Secrets the model expects and how to
 // commit them encrypted; the renderer never writes a secret value.
-func secretsReadme(c *model.Cluster) []byte {
+func SecretsREADME(c *model.Cluster) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Secrets of %s\n\n", c.Name)
 	fmt.Fprintf(&b, "Flux applies every file in this folder and decrypts it with the age key in Secret\n")
