@@ -57,14 +57,18 @@ func init() {
 	register(kube.NuclioGroupVersion.String(), "NuclioFunction", func() any { return &kube.NuclioFunction{} })
 }
 
-// decodeStrict decodes JSON into the kind's Go type, refusing any field
-// the type does not know.
-func decodeStrict(apiVersion, kind string, b []byte) (any, error) {
+// decodeStrict decodes an object's fields into the kind's Go type through
+// JSON, as the API server does, refusing any field the type does not know.
+func decodeStrict(apiVersion, kind string, fields map[string]any) (any, error) {
 	newObject, ok := types[apiVersion+"/"+kind]
 	if !ok {
 		return nil, fmt.Errorf("no Go type is registered for %s %s; add it to pkg/render/verify so it can be checked", apiVersion, kind)
 	}
 	obj := newObject()
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return nil, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(obj); err != nil {

@@ -87,7 +87,13 @@ func TestBrokenTreeRefused(t *testing.T) {
 			edit: func(f map[string]string) {
 				f["web/deploy.yaml"] = strings.Replace(f["web/deploy.yaml"], "spec:\n", "spec:\n  replica: 2\n", 1)
 			},
-			want: `Deployment/web/web (Kustomization web): does not decode strictly`,
+			want: `Deployment/web/web (Kustomization web): does not decode strictly into *v1.Deployment: json: unknown field "replica"`,
+		},
+		"field of the wrong type": {
+			edit: func(f map[string]string) {
+				f["web/deploy.yaml"] = strings.Replace(f["web/deploy.yaml"], "spec:\n", "spec:\n  replicas: two\n", 1)
+			},
+			want: `Deployment/web/web (Kustomization web): does not decode strictly into *v1.Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32`,
 		},
 		"kind without Go type": {
 			edit: func(f map[string]string) {
