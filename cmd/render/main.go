@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"time"
 
 	"github.com/polylab/polylab-gitops/pkg/render"
@@ -45,6 +46,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	showDiff := flags.Bool("diff", false, "write nothing; print what a render would change: objects by Flux Kustomization, danger notes, then a unified diff")
 	base := flags.String("base", "", "with -diff, compare with the output directory as committed at git `ref` instead of the working tree")
 	format := flags.String("format", "text", "with -diff, print `text` for a terminal or markdown for a pull-request comment")
+	cpuProfile := flags.String("cpuprofile", "", "write a CPU profile of the run to `file`, for go tool pprof")
 	flags.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./cmd/render [flags]\n\n")
 		fmt.Fprintf(stderr, "Renders the cluster described in CUE into the folder Flux syncs. A render\n")
@@ -76,6 +78,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *out == "" {
 		*out = filepath.Join("clusters", *cluster)
+	}
+	// A single run shows what benchmarks, which repeat a render in one
+	// process, hide: the cost of every cache's first fill.
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "render: -cpuprofile: %v\n", err)
+			return exitUsage
+		}
+		defer stop()
 	}
 
 	start := time.Now()
@@ -121,6 +133,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		plan.Count(tree.Missing)+plan.Count(tree.Stale), plan.Unchanged, plan.Count(tree.Extra),
 		time.Since(start).Round(time.Millisecond))
 	return exitOK
+}
+
+// startCPUProfile profiles the process into file until stop is called.
+func startCPUProfile(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // printDiff prints what the rendered tree changes from before: the object
