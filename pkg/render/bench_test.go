@@ -14,10 +14,27 @@ import (
 	"github.com/polylab/polylab-gitops/pkg/render/tree"
 )
 
-// The benchmarks time each stage of a render at 1x, 10x and 100x the size
-// of polylab (make bench; the README's Performance section has the table).
+// The benchmarks time each stage of a render of polylab itself and of
+// synthetic clusters at 1x, 10x and 100x its size (make bench; the
+// README's Performance section has the table).
 
 var sizes = []int{1, 10, 100}
+
+// benchCluster is a cluster the benchmarks render.
+type benchCluster struct {
+	name    string // as the benchmark names it
+	src     render.Source
+	cluster string // the package under clusters/
+}
+
+// benchClusters are polylab as committed, then the synthetic sizes.
+func benchClusters() []benchCluster {
+	cs := []benchCluster{{"polylab", render.DirSource("../../cue"), "polylab"}}
+	for _, x := range sizes {
+		cs = append(cs, benchCluster{fmt.Sprintf("%dx", x), synthetic(scaleOf(x)), "synthetic"})
+	}
+	return cs
+}
 
 func TestSyntheticClustersAreValid(t *testing.T) {
 	for _, x := range []int{1, 10} {
@@ -28,11 +45,10 @@ func TestSyntheticClustersAreValid(t *testing.T) {
 }
 
 func BenchmarkLoad(b *testing.B) {
-	for _, x := range sizes {
-		src := synthetic(scaleOf(x))
-		b.Run(fmt.Sprintf("%dx", x), func(b *testing.B) {
+	for _, bc := range benchClusters() {
+		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := render.Load(src, "synthetic"); err != nil {
+				if _, err := render.Load(bc.src, bc.cluster); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -42,12 +58,12 @@ func BenchmarkLoad(b *testing.B) {
 
 // BenchmarkRender times building every object and verifying the tree.
 func BenchmarkRender(b *testing.B) {
-	for _, x := range sizes {
-		c, err := render.Load(synthetic(scaleOf(x)), "synthetic")
+	for _, bc := range benchClusters() {
+		c, err := render.Load(bc.src, bc.cluster)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(fmt.Sprintf("%dx", x), func(b *testing.B) {
+		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
 				if _, err := render.Render(c); err != nil {
 					b.Fatal(err)
@@ -60,12 +76,12 @@ func BenchmarkRender(b *testing.B) {
 // BenchmarkWrite times comparing with a folder on disk and writing it,
 // the first time (everything new) and again (everything unchanged).
 func BenchmarkWrite(b *testing.B) {
-	for _, x := range sizes {
-		_, t, err := render.Build(synthetic(scaleOf(x)), "synthetic")
+	for _, bc := range benchClusters() {
+		_, t, err := render.Build(bc.src, bc.cluster)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(fmt.Sprintf("%dx/fresh", x), func(b *testing.B) {
+		b.Run(bc.name+"/fresh", func(b *testing.B) {
 			for b.Loop() {
 				dir := b.TempDir()
 				plan, err := tree.Compare(t, dir)
@@ -79,7 +95,7 @@ func BenchmarkWrite(b *testing.B) {
 		})
 		dir := b.TempDir()
 		writeTree(b, t, dir)
-		b.Run(fmt.Sprintf("%dx/unchanged", x), func(b *testing.B) {
+		b.Run(bc.name+"/unchanged", func(b *testing.B) {
 			for b.Loop() {
 				if _, err := tree.Compare(t, dir); err != nil {
 					b.Fatal(err)
@@ -101,25 +117,24 @@ func BenchmarkCLI(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	for _, x := range sizes {
-		src := synthetic(scaleOf(x))
+	for _, bc := range benchClusters() {
 		module := b.TempDir()
-		if err := os.CopyFS(module, src.FS); err != nil {
+		if err := os.CopyFS(module, bc.src.FS); err != nil {
 			b.Fatal(err)
 		}
 		out := filepath.Join(b.TempDir(), "out")
-		run(b, module, filepath.Join(bin, "render"), "-cue", ".", "-cluster", "synthetic", "-out", out)
-		b.Run(fmt.Sprintf("%dx/render", x), func(b *testing.B) {
+		run(b, module, filepath.Join(bin, "render"), "-cue", ".", "-cluster", bc.cluster, "-out", out)
+		b.Run(bc.name+"/render", func(b *testing.B) {
 			var peak int64
 			for b.Loop() {
-				peak = max(peak, run(b, module, filepath.Join(bin, "render"), "-cue", ".", "-cluster", "synthetic", "-out", out, "-check"))
+				peak = max(peak, run(b, module, filepath.Join(bin, "render"), "-cue", ".", "-cluster", bc.cluster, "-out", out, "-check"))
 			}
 			b.ReportMetric(float64(peak)/1024, "peak-MiB")
 		})
-		b.Run(fmt.Sprintf("%dx/cue-export", x), func(b *testing.B) {
+		b.Run(bc.name+"/cue-export", func(b *testing.B) {
 			var peak int64
 			for b.Loop() {
-				peak = max(peak, run(b, module, filepath.Join(bin, "cue"), "export", "./clusters/synthetic", "-e", "cluster", "--out", "json"))
+				peak = max(peak, run(b, module, filepath.Join(bin, "cue"), "export", "./clusters/"+bc.cluster, "-e", "cluster", "--out", "json"))
 			}
 			b.ReportMetric(float64(peak)/1024, "peak-MiB")
 		})
