@@ -76,8 +76,11 @@ func Render(c *model.Cluster) ([]Unit, error) {
 		return nil, err
 	}
 	units := []Unit{Namespaces(c), Secrets(c)}
-	if len(policies.Objects) > 0 {
-		units = append(units, policies)
+	// Who renders each unit, and how its name changes, for checkUnitNames.
+	owners := []unitOwner{{"the cluster's namespaces", ""}, {"the cluster's secrets", ""}}
+	for _, u := range policies {
+		units = append(units, u)
+		owners = append(owners, unitOwner{"the NetworkPolicies of namespace " + u.Objects[0].GetNamespace(), "shorten the namespace's name"})
 	}
 	for _, app := range c.SortedApps() {
 		f, ok := components[app.Component]
@@ -97,8 +100,39 @@ func Render(c *model.Cluster) ([]Unit, error) {
 			}
 		}
 		units = append(units, us...)
+		for range us {
+			owners = append(owners, unitOwner{"app " + app.Name, "rename the app"})
+		}
+	}
+	if err := checkUnitNames(units, owners); err != nil {
+		return nil, err
 	}
 	return units, nil
+}
+
+// unitOwner is what renders a unit, and how its name can change.
+type unitOwner struct{ who, rename string }
+
+// maxUnitName is the longest name a unit can have: kustomize-controller
+// labels every object it applies with its Kustomization's name
+// (kustomize.toolkit.fluxcd.io/name), and a label value has at most 63
+// characters.
+const maxUnitName = 63
+
+// checkUnitNames refuses two units of one name and names Flux cannot use.
+func checkUnitNames(units []Unit, owners []unitOwner) error {
+	seen := map[string]int{}
+	for i, u := range units {
+		if j, dup := seen[u.Name]; dup {
+			return fmt.Errorf("%s and %s would both render Flux Kustomization %s; %s", owners[j].who, owners[i].who, u.Name, owners[i].rename)
+		}
+		seen[u.Name] = i
+		if len(u.Name) > maxUnitName {
+			return fmt.Errorf("%s would render Flux Kustomization %s, whose name has %d characters: Flux labels what it applies with the name (kustomize.toolkit.fluxcd.io/name), and a label value has at most %d; %s",
+				owners[i].who, u.Name, len(u.Name), maxUnitName, owners[i].rename)
+		}
+	}
+	return nil
 }
 
 // appUnit is the usual single unit of an app: its objects, what the model

@@ -90,9 +90,9 @@ func DNSServer(c *model.Cluster) (namespace string, w model.Workload) {
 	return metav1.NamespaceSystem, k3sCoreDNS
 }
 
-// NetworkPolicies renders the cluster's flows as NetworkPolicies, one
-// unit for all namespaces. Each restricted namespace (RestrictedNamespaces)
-// gets:
+// NetworkPolicies renders the cluster's flows as NetworkPolicies: a unit
+// per restricted namespace (RestrictedNamespaces), network-policies-<ns>,
+// which holds:
 //
 //   - default-deny-<ns>: every pod, no ingress and no egress;
 //   - allow-dns-<ns>: every pod may ask the cluster DNS (DNSServer);
@@ -117,41 +117,53 @@ func DNSServer(c *model.Cluster) (namespace string, w model.Workload) {
 // firewall guards the nodes), only the source's egress rule.
 //
 // Flows whose end is in an open namespace render nothing at that end.
-func NetworkPolicies(c *model.Cluster) (Unit, error) {
-	u := Unit{Name: "network-policies", Layer: model.LayerInfrastructure}
+//
+// A unit per namespace, rather than one for all: each is a kustomize
+// build of its own, for kustomize-controller and for the render's
+// verification alike, and kustomize checks every resource it adds
+// against all it holds, so one folder of every policy was the render's
+// longest build (the policies that admit the nodes list 256 tunnel
+// addresses each), and grew with the square of the namespaces.
+func NetworkPolicies(c *model.Cluster) ([]Unit, error) {
 	if len(RestrictedNamespaces(c)) == 0 {
-		return u, nil
+		return nil, nil
 	}
 	p, err := newPolicyPlan(c)
 	if err != nil {
-		return u, err
+		return nil, err
 	}
 	if err := p.checkHelpers(); err != nil {
-		return u, err
-	}
-	for _, ns := range slices.Sorted(maps.Keys(p.restricted)) {
-		u.Objects = append(u.Objects, p.defaultDeny(ns), p.allowDNS(ns))
+		return nil, err
 	}
 	if err := p.flows(); err != nil {
-		return u, err
+		return nil, err
 	}
 	if err := p.apiServer(); err != nil {
-		return u, err
+		return nil, err
 	}
-	names := map[string]string{}
-	for _, o := range u.Objects {
-		names[o.GetName()] = o.GetNamespace()
+	namespaces := slices.Sorted(maps.Keys(p.restricted))
+	objects := map[string][]kube.Object{}
+	for _, ns := range namespaces {
+		objects[ns] = append(objects[ns], p.defaultDeny(ns), p.allowDNS(ns))
 	}
 	for _, key := range p.order {
 		np := p.policies[key].object()
-		if other, dup := names[np.Name]; dup {
-			return u, fmt.Errorf("two NetworkPolicies would be named %s (namespaces %s and %s); rename a workload", np.Name, other, np.Namespace)
+		for _, o := range objects[np.Namespace] {
+			if o.GetName() == np.Name {
+				return nil, fmt.Errorf("two NetworkPolicies of namespace %s would be named %s; rename a workload", np.Namespace, np.Name)
+			}
 		}
-		names[np.Name] = np.Namespace
-		u.Objects = append(u.Objects, np)
+		objects[np.Namespace] = append(objects[np.Namespace], np)
 	}
-	return u, nil
+	var units []Unit
+	for _, ns := range namespaces {
+		units = append(units, Unit{Name: PoliciesUnit(ns), Layer: model.LayerInfrastructure, Objects: objects[ns]})
+	}
+	return units, nil
 }
+
+// PoliciesUnit names the unit that holds a namespace's NetworkPolicies.
+func PoliciesUnit(namespace string) string { return "network-policies-" + namespace }
 
 // policyPlan gathers what the policies are made of.
 type policyPlan struct {

@@ -23,24 +23,26 @@ import (
 // renderer writes, as the cluster would.
 func npPolicies(t *testing.T, c *model.Cluster) []*networkingv1.NetworkPolicy {
 	t.Helper()
-	u, err := component.NetworkPolicies(c)
+	units, err := component.NetworkPolicies(c)
 	if err != nil {
 		t.Fatalf("NetworkPolicies: %v", err)
 	}
-	if u.Name != "network-policies" || u.Layer != model.LayerInfrastructure {
-		t.Errorf("unit %s in layer %s, want network-policies in infrastructure", u.Name, u.Layer)
-	}
 	var out []*networkingv1.NetworkPolicy
-	for _, o := range u.Objects {
-		b, err := kube.Marshal(o)
-		if err != nil {
-			t.Fatal(err)
+	for _, u := range units {
+		for _, o := range u.Objects {
+			if want := "network-policies-" + o.GetNamespace(); u.Name != want || u.Layer != model.LayerInfrastructure {
+				t.Errorf("%s is in unit %s of layer %s, want %s in infrastructure", kube.Ref(o), u.Name, u.Layer, want)
+			}
+			b, err := kube.Marshal(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var np networkingv1.NetworkPolicy
+			if err := yaml.UnmarshalStrict(b, &np); err != nil {
+				t.Fatalf("%s: %v", kube.Ref(o), err)
+			}
+			out = append(out, &np)
 		}
-		var np networkingv1.NetworkPolicy
-		if err := yaml.UnmarshalStrict(b, &np); err != nil {
-			t.Fatalf("%s: %v", kube.Ref(o), err)
-		}
-		out = append(out, &np)
 	}
 	return out
 }
@@ -599,7 +601,7 @@ func TestNetworkPoliciesRefuse(t *testing.T) {
 		{"two policies of one name", func(c *model.Cluster) {
 			c.Apps["dns"] = model.App{Name: "dns", Namespace: "ops", Component: "container",
 				Workloads: []model.Workload{{Name: "ops", Selector: map[string]string{"app": "x"}, APIServer: true}}}
-		}, "two NetworkPolicies would be named allow-dns-ops"},
+		}, "two NetworkPolicies of namespace ops would be named allow-dns-ops; rename a workload"},
 		{"API without a server", func(c *model.Cluster) { c.Nodes[0].Role = model.Agent }, "no built server or no network.apiPort"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -629,9 +631,9 @@ func TestNetworkPoliciesNoneRestricted(t *testing.T) {
 		app.OpenNamespace = true
 		c.Apps[name] = app
 	}
-	u, err := component.NetworkPolicies(c)
-	if err != nil || len(u.Objects) != 0 {
-		t.Errorf("with every namespace open: %d objects, error %v; want none", len(u.Objects), err)
+	units, err := component.NetworkPolicies(c)
+	if err != nil || len(units) != 0 {
+		t.Errorf("with every namespace open: %d units, error %v; want none", len(units), err)
 	}
 	if got := component.RestrictedNamespaces(c); len(got) != 0 {
 		t.Errorf("restricted namespaces %v, want none", got)
