@@ -300,6 +300,9 @@ func chartPods(c *model.Cluster) []map[string]string {
 
 // Build loads a cluster from a CUE module and renders its verified tree.
 func Build(src Source, cluster string) (*model.Cluster, *tree.Tree, error) {
+	// CUE evaluates on one core: meanwhile, another fills the tables
+	// that verification would otherwise build on its critical path.
+	go verify.Warm()
 	c, err := Load(src, cluster)
 	if err != nil {
 		return nil, nil, err

@@ -5,6 +5,7 @@
 package verify
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -109,6 +110,26 @@ func Tree(t *tree.Tree, cluster string, pods []map[string]string) (*Built, error
 		return nil, fmt.Errorf("the rendered tree is broken, so nothing was written:\n%w", err)
 	}
 	return built, nil
+}
+
+// Warm builds what the first render in a process would otherwise build
+// on its way: kustomize's default transformer configuration (parsed from
+// YAML once per process) and encoding/json's encoders and decoders of
+// every registered type. It verifies nothing, and is safe to run
+// concurrently with anything.
+func Warm() {
+	fsys := filesys.MakeFsInMemory()
+	if err := fsys.WriteFile("/kustomization.yaml", []byte("resources: [cm.yaml]\n")); err != nil {
+		return
+	}
+	if err := fsys.WriteFile("/cm.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: warm}\n")); err != nil {
+		return
+	}
+	kustomize(fsys, "/")
+	for _, newObject := range types {
+		b, _ := json.Marshal(newObject())
+		json.Unmarshal(b, newObject())
+	}
 }
 
 // build runs kustomize on dir as kustomize-controller does, and decodes
