@@ -42,29 +42,8 @@ var layers = []string{model.LayerInfrastructure, model.LayerApps}
 // every Kustomize folder builds, every object decodes strictly, every
 // reference resolves. Paths in the tree are relative to clusters/<name>.
 func Render(c *model.Cluster) (*tree.Tree, error) {
-	units, err := component.Render(c)
+	t, err := applied(c)
 	if err != nil {
-		return nil, err
-	}
-	deps, err := dependsOn(units)
-	if err != nil {
-		return nil, err
-	}
-	t := tree.New()
-	r := &renderer{c: c, t: t, root: "./clusters/" + c.Name}
-	docs, err := marshalUnits(units)
-	if err != nil {
-		return nil, err
-	}
-	for i, u := range units {
-		if err := r.unitFolder(u, docs[i]); err != nil {
-			return nil, err
-		}
-	}
-	if err := r.fluxKustomizations(units, deps); err != nil {
-		return nil, err
-	}
-	if err := r.sync(); err != nil {
 		return nil, err
 	}
 	// What Flux never applies (the README, the bootstrap's per-node
@@ -84,15 +63,45 @@ func Render(c *model.Cluster) (*tree.Tree, error) {
 		return nil, err
 	}
 	for _, name := range host.Paths(hosts.files) {
-		if err := r.add(path.Join(host.Dir, name), hosts.files[name]); err != nil {
+		if err := t.Add(path.Join(host.Dir, name), hosts.files[name]); err != nil {
 			return nil, err
 		}
 	}
 	// The README is for people: the root kustomization.yaml does not list it.
-	if err := r.add("README.md", review.README(c)); err != nil {
+	if err := t.Add("README.md", review.README(c)); err != nil {
 		return nil, err
 	}
 	return t, nil
+}
+
+// applied renders the part of the tree Flux applies, unverified: every
+// unit's folder, the Flux Kustomizations, and the sync objects.
+func applied(c *model.Cluster) (*tree.Tree, error) {
+	units, err := component.Render(c)
+	if err != nil {
+		return nil, err
+	}
+	deps, err := dependsOn(units)
+	if err != nil {
+		return nil, err
+	}
+	r := &renderer{c: c, t: tree.New(), root: "./clusters/" + c.Name}
+	docs, err := marshalUnits(units)
+	if err != nil {
+		return nil, err
+	}
+	for i, u := range units {
+		if err := r.unitFolder(u, docs[i]); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.fluxKustomizations(units, deps); err != nil {
+		return nil, err
+	}
+	if err := r.sync(); err != nil {
+		return nil, err
+	}
+	return r.t, nil
 }
 
 type renderer struct {
