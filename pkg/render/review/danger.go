@@ -57,16 +57,11 @@ func dangers(old, cur map[Key]object, oldText, curText Files) []Danger {
 	for _, k := range sortedKeys(old, cur, compareKeys) {
 		o, wasThere := old[k]
 		n, isThere := cur[k]
-		if !wasThere || !isThere {
-			continue
-		}
-		out = append(out, immutableDangers(o, n, fluxForced(cur, n))...)
-		if o.Unit != n.Unit {
-			out = append(out, Danger{Rule: Moved, Group: n.Unit, Subject: k.String(),
-				Message: fmt.Sprintf("%s moves from Kustomization %s to %s: if %s reconciles before %s has applied it, %s's prune deletes it and %s creates it again%s",
-					k, o.Unit, n.Unit, o.Unit, n.Unit, o.Unit, n.Unit, alsoInside(k))})
+		if wasThere && isThere {
+			out = append(out, immutableDangers(o, n, fluxForced(cur, n))...)
 		}
 	}
+	out = append(out, movedDangers(old, cur)...)
 	out = append(out, loadBalancerDangers(old, cur)...)
 	out = append(out, flowDangers(old, cur)...)
 	slices.SortStableFunc(out, func(a, b Danger) int {
@@ -76,11 +71,42 @@ func dangers(old, cur map[Key]object, oldText, curText Files) []Danger {
 	return out
 }
 
-func alsoInside(k Key) string {
-	if k.Kind == "Namespace" && k.APIGroup == "" {
-		return ", and with it everything in the namespace"
+// movedDangers: an object that changes Kustomization may be pruned by the
+// one it leaves before the other applies it. A Namespace takes everything
+// in it along, so it gets a note of its own; the rest are listed by the
+// pair of Kustomizations.
+func movedDangers(old, cur map[Key]object) []Danger {
+	type move struct{ from, to string }
+	var out []Danger
+	moved := map[move][]Key{}
+	for _, k := range sortedKeys(old, cur, compareKeys) {
+		o, wasThere := old[k]
+		n, isThere := cur[k]
+		if !wasThere || !isThere || o.Unit == n.Unit {
+			continue
+		}
+		if k.APIGroup == "" && k.Kind == "Namespace" {
+			out = append(out, Danger{Rule: Moved, Group: n.Unit, Subject: k.String(), weight: -1,
+				Message: fmt.Sprintf("%s moves from Kustomization %s to %s: if %s reconciles before %s has applied it, %s's prune deletes it, and with it everything in the namespace, and %s creates it again",
+					k, o.Unit, n.Unit, o.Unit, n.Unit, o.Unit, n.Unit)})
+			continue
+		}
+		m := move{o.Unit, n.Unit}
+		moved[m] = append(moved[m], k)
 	}
-	return ""
+	for _, m := range slices.SortedFunc(maps.Keys(moved), func(a, b move) int {
+		return cmp.Or(compareGroups(a.to, b.to), compareGroups(a.from, b.from))
+	}) {
+		keys := moved[m]
+		what, them := listObjects(keys)+" moves", "it"
+		if len(keys) > 1 {
+			what, them = fmt.Sprintf("%d objects move (%s)", len(keys), listObjects(keys)), "them"
+		}
+		out = append(out, Danger{Rule: Moved, Group: m.to, Subject: keys[0].String(),
+			Message: fmt.Sprintf("%s from Kustomization %s to %s: if %s reconciles before %s has applied %s, %s's prune deletes %s and %s creates %s again",
+				what, m.from, m.to, m.from, m.to, them, m.from, them, m.to, them)})
+	}
+	return out
 }
 
 // listObjects names up to ten objects, then how many more there are.

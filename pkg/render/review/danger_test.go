@@ -219,7 +219,17 @@ func TestDangers(t *testing.T) {
 		name:   "moved between Kustomizations",
 		before: files("apps/web/namespace-web.yaml", namespace),
 		after:  files("infrastructure/namespaces/namespace-web.yaml", namespace),
-		rules:  []review.Rule{review.Moved}, says: "Namespace/web moves from Kustomization web to namespaces: if web reconciles before namespaces has applied it, web's prune deletes it",
+		rules:  []review.Rule{review.Moved}, says: "Namespace/web moves from Kustomization web to namespaces: if web reconciles before namespaces has applied it, web's prune deletes it, and with it everything in the namespace",
+	}, {
+		name:   "moved together",
+		before: files("infrastructure/network-policies/networkpolicy-web.yaml", policy, "infrastructure/network-policies/networkpolicy-lan.yaml", strings.ReplaceAll(policy, "name: web,", "name: lan,")),
+		after:  files("infrastructure/network-policies-web/networkpolicy-web.yaml", policy, "infrastructure/network-policies-web/networkpolicy-lan.yaml", strings.ReplaceAll(policy, "name: web,", "name: lan,")),
+		rules:  []review.Rule{review.Moved}, says: "2 objects move (NetworkPolicy/web/lan, NetworkPolicy/web/web) from Kustomization network-policies to network-policies-web: if network-policies reconciles before network-policies-web has applied them, network-policies's prune deletes them and network-policies-web creates them again",
+	}, {
+		name:   "moved alone",
+		before: files("infrastructure/network-policies/networkpolicy-web.yaml", policy),
+		after:  files("infrastructure/network-policies-web/networkpolicy-web.yaml", policy),
+		rules:  []review.Rule{review.Moved}, says: "NetworkPolicy/web/web moves from Kustomization network-policies to network-policies-web: if network-policies reconciles before network-policies-web has applied it, network-policies's prune deletes it and network-policies-web creates it again",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
