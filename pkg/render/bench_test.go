@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/polylab/polylab-gitops/pkg/render"
+	"github.com/polylab/polylab-gitops/pkg/render/model"
 	"github.com/polylab/polylab-gitops/pkg/render/tree"
 	"github.com/polylab/polylab-gitops/pkg/render/verify"
 )
@@ -60,54 +61,45 @@ func BenchmarkLoad(b *testing.B) {
 // BenchmarkObjects times building every object and printing the folders
 // Flux applies, unverified.
 func BenchmarkObjects(b *testing.B) {
-	for _, bc := range benchClusters() {
-		c, err := render.Load(bc.src, bc.cluster)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Run(bc.name, func(b *testing.B) {
-			for b.Loop() {
-				if _, err := render.Applied(c); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	benchLoaded(b, func(c *model.Cluster) func() error {
+		return func() error { _, err := render.Applied(c); return err }
+	})
 }
 
 // BenchmarkVerify times verifying those folders: a kustomize build of
 // each, strict decoding of every object, the references between them.
 func BenchmarkVerify(b *testing.B) {
-	for _, bc := range benchClusters() {
-		c, err := render.Load(bc.src, bc.cluster)
-		if err != nil {
-			b.Fatal(err)
-		}
+	benchLoaded(b, func(c *model.Cluster) func() error {
 		t, err := render.Applied(c)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Run(bc.name, func(b *testing.B) {
-			for b.Loop() {
-				if _, err := verify.Tree(t, c.Name, render.ChartPods(c)); err != nil {
-					b.Fatal(err)
-				}
+		return func() error {
+			if err == nil {
+				_, err = verify.Tree(t, c.Name, render.ChartPods(c))
 			}
-		})
-	}
+			return err
+		}
+	})
 }
 
 // BenchmarkRender times both, with the files Flux does not apply (the
 // hosts' inputs, the README), which render during verification.
 func BenchmarkRender(b *testing.B) {
+	benchLoaded(b, func(c *model.Cluster) func() error {
+		return func() error { _, err := render.Render(c); return err }
+	})
+}
+
+// benchLoaded loads each cluster once, and times the stage that prepare
+// returns for it.
+func benchLoaded(b *testing.B, prepare func(c *model.Cluster) (stage func() error)) {
 	for _, bc := range benchClusters() {
 		c, err := render.Load(bc.src, bc.cluster)
 		if err != nil {
 			b.Fatal(err)
 		}
+		stage := prepare(c)
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := render.Render(c); err != nil {
+				if err := stage(); err != nil {
 					b.Fatal(err)
 				}
 			}
