@@ -120,10 +120,10 @@ func DNSServer(c *model.Cluster) (namespace string, w model.Workload) {
 //
 // A unit per namespace, rather than one for all: each is a kustomize
 // build of its own, for kustomize-controller and for the render's
-// verification alike, and kustomize checks every resource it adds
-// against all it holds, so one folder of every policy was the render's
+// verification alike. One folder of every policy was the render's
 // longest build (the policies that admit the nodes list 256 tunnel
-// addresses each), and grew with the square of the namespaces.
+// addresses each), and, as kustomize checks every resource it adds
+// against all it holds, its time grew with the square of the policies.
 func NetworkPolicies(c *model.Cluster) ([]Unit, error) {
 	if len(RestrictedNamespaces(c)) == 0 {
 		return nil, nil
