@@ -115,9 +115,13 @@ func Tree(t *tree.Tree, cluster string, pods []map[string]string) (*Built, error
 // Warm builds what the first render in a process would otherwise build
 // on its way: kustomize's default transformer configuration (parsed from
 // YAML once per process) and encoding/json's encoders and decoders of
-// every registered type. It verifies nothing, and is safe to run
-// concurrently with anything.
-func Warm() {
+// every registered type. It verifies nothing, does its work once per
+// process, and is safe to run concurrently with anything.
+func Warm() { warmOnce.Do(warm) }
+
+var warmOnce sync.Once
+
+func warm() {
 	fsys := filesys.MakeFsInMemory()
 	if err := fsys.WriteFile("/kustomization.yaml", []byte("resources: [cm.yaml]\n")); err != nil {
 		return
