@@ -157,13 +157,13 @@ func NetworkPolicies(c *model.Cluster) ([]Unit, error) {
 	}
 	var units []Unit
 	for _, ns := range namespaces {
-		units = append(units, Unit{Name: PoliciesUnit(ns), Layer: model.LayerInfrastructure, Objects: objects[ns]})
+		units = append(units, Unit{Name: policiesUnit(ns), Layer: model.LayerInfrastructure, Objects: objects[ns]})
 	}
 	return units, nil
 }
 
-// PoliciesUnit names the unit that holds a namespace's NetworkPolicies.
-func PoliciesUnit(namespace string) string { return "network-policies-" + namespace }
+// policiesUnit names the unit that holds a namespace's NetworkPolicies.
+func policiesUnit(namespace string) string { return "network-policies-" + namespace }
 
 // policyPlan gathers what the policies are made of.
 type policyPlan struct {
