@@ -27,7 +27,7 @@ unit:
 	$(GO) test -race -run 'TestConcurrentBuilds|TestIdempotent' ./pkg/render/verify ./pkg/render
 
 fuzz:
-	$(GO) test ./pkg/render -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/render -run '^$$' -fuzz '^FuzzBuild$$' -fuzztime $(FUZZTIME)
 
 ## tools: Debian packages the tests need (shellcheck, nft, GNU time)
 tools:

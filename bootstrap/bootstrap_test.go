@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path"
@@ -35,7 +36,7 @@ const polylab = "polylab"
 // harness is one machine the script runs on, and a checkout to run it from.
 type harness struct {
 	t       *testing.T
-	c       *model.Cluster
+	c       *model.Model
 	cluster string
 	repo    string // the checkout: bootstrap/install.sh and clusters/<cluster>
 	root    string // ROOT: the machine's file system
@@ -53,10 +54,11 @@ func newHarness(t *testing.T) *harness { t.Helper(); return newHarnessFor(t, pol
 // checkout, beside a fresh machine.
 func newHarnessFor(t *testing.T, cluster string) *harness {
 	t.Helper()
-	c, tr, err := render.Build(render.Source{FS: cuemodule.FS, Display: "cue"}, cluster)
+	r, err := render.Build(render.Source{FS: cuemodule.FS, Display: "cue"}, cluster)
 	if err != nil {
 		t.Fatal(err)
 	}
+	c, tr := r.Model, r.Tree
 	dir := t.TempDir()
 	h := &harness{
 		t: t, c: c, cluster: cluster,
@@ -117,9 +119,9 @@ func (h *harness) node(i int) model.Node {
 	h.t.Helper()
 	var order []model.Node
 	for _, role := range []model.Role{model.Server, model.Agent} {
-		for _, n := range h.c.ActiveNodes() {
+		for _, n := range h.c.Built {
 			if n.Role == role {
-				order = append(order, n)
+				order = append(order, *n)
 			}
 		}
 	}
@@ -143,7 +145,7 @@ func (h *harness) plannedNode() model.Node {
 // that joins, the cluster token copied from the first server and a
 // cluster that answers.
 func (h *harness) on(n model.Node) *harness {
-	h.ip = n.IP
+	h.ip = n.IP.String()
 	if n.Name != h.node(0).Name {
 		h.write(h.rootPath(host.TokenFile), "0123456789abcdef-joining-token\n", 0o600)
 		h.clusterUp(true)
@@ -517,7 +519,7 @@ func TestJoiningServer(t *testing.T) {
 // installs the K3s agent with the nvidia default runtime.
 func TestGPUAgent(t *testing.T) {
 	h := newHarness(t)
-	n := h.c.GPUNodes()[0]
+	n := *h.c.GPUNodes[0]
 	h.on(n).withGPU()
 	r := h.run(nil, n.Name)
 	if r.code != 0 {
@@ -533,7 +535,7 @@ func TestGPUAgent(t *testing.T) {
 	)
 	if n.Name == h.node(-1).Name {
 		mustContain(t, "stdout", r.stdout, fmt.Sprintf("install.sh: %s is the last node to install (%d of %d); planned, not built yet: %s\n",
-			n.Name, len(h.c.ActiveNodes()), len(h.c.ActiveNodes()), h.plannedNode().Name))
+			n.Name, len(h.c.Built), len(h.c.Built), h.plannedNode().Name))
 	}
 }
 
@@ -555,7 +557,7 @@ func TestRefusals(t *testing.T) {
 		prepare: func(s *setup) { s.h.on(first(s.h)); s.args = []string{"nope"} },
 		want: func(h *harness) string {
 			var names []string
-			for i := range h.c.ActiveNodes() {
+			for i := range h.c.Built {
 				names = append(names, h.node(i).Name)
 			}
 			return fmt.Sprintf("install.sh: node nope is not in cue/clusters/%s; its nodes are: %s (planned: %s)\n", h.cluster, strings.Join(names, " "), h.plannedNode().Name)
@@ -578,7 +580,7 @@ func TestRefusals(t *testing.T) {
 	}, {
 		name: "joining without the token",
 		prepare: func(s *setup) {
-			s.h.ip = s.h.node(1).IP
+			s.h.ip = s.h.node(1).IP.String()
 			s.args = []string{s.h.node(1).Name}
 		},
 		want: func(h *harness) string {
@@ -610,12 +612,12 @@ func TestRefusals(t *testing.T) {
 	}, {
 		name: "GPU node without the driver",
 		prepare: func(s *setup) {
-			n := s.h.c.GPUNodes()[0]
+			n := *s.h.c.GPUNodes[0]
 			s.h.on(n)
 			s.args = []string{n.Name}
 		},
 		want: func(h *harness) string {
-			return fmt.Sprintf("install.sh: the model gives %s an NVIDIA GPU, and nvidia-smi fails: install the NVIDIA driver (and reboot) first\n", h.c.GPUNodes()[0].Name)
+			return fmt.Sprintf("install.sh: the model gives %s an NVIDIA GPU, and nvidia-smi fails: install the NVIDIA driver (and reboot) first\n", h.c.GPUNodes[0].Name)
 		},
 	}, {
 		name: "first server without the age key",
@@ -632,7 +634,7 @@ func TestRefusals(t *testing.T) {
 		prepare: func(s *setup) {
 			s.h.on(first(s.h)).withFirewall(first(s.h).Name)
 			s.args = append(append([]string{"--age-key", s.h.ageKey()}, s.h.gitCredentials()...), first(s.h).Name)
-			s.env = []string{"SSH_CONNECTION=10.8.0.2 50000 " + first(s.h).IP + " 22"}
+			s.env = []string{"SSH_CONNECTION=10.8.0.2 50000 " + first(s.h).IP.String() + " 22"}
 		},
 		want: func(h *harness) string {
 			return fmt.Sprintf("install.sh: the host firewall of %s keeps SSH open on port %d from the LAN %s only, and this session comes from 10.8.0.2 to port 22: applying it would cut the session; run install.sh from the LAN or at the console\n",
@@ -690,7 +692,7 @@ func TestUsage(t *testing.T) {
 func TestDryRunOnAnotherMachine(t *testing.T) {
 	h := newHarness(t)
 	h.ip = "10.9.8.7"
-	for i := range h.c.ActiveNodes() {
+	for i := range h.c.Built {
 		n := h.node(i)
 		r := h.run(nil, "--dry-run", n.Name)
 		if r.code != 0 {
@@ -796,15 +798,15 @@ func TestFirewall(t *testing.T) {
 }
 
 // lanHost is an address inside the LAN, for an SSH client there.
-func lanHost(t *testing.T, lan string) string {
+func lanHost(t *testing.T, lan netip.Prefix) string {
 	t.Helper()
-	network, _, ok := strings.Cut(lan, "/")
-	parts := strings.Split(network, ".")
-	if !ok || len(parts) != 4 {
-		t.Fatalf("LAN %q is not an IPv4 CIDR", lan)
+	a := lan.Masked().Addr().As4()
+	a[3] = 250
+	if host := netip.AddrFrom4(a); lan.Contains(host) {
+		return host.String()
 	}
-	parts[3] = "250"
-	return strings.Join(parts, ".")
+	t.Fatalf("LAN %s has no address .250", lan)
+	return ""
 }
 
 // TestShellcheck: the scripts pass shellcheck. It is a required tool:

@@ -38,6 +38,10 @@ const polylabTimeout = 4 * time.Minute
 // The cluster folder, in this repository and in the test's git repository.
 const clusterDir = "clusters/polylab"
 
+// function is the YOLO11 Nuclio function: its app, its NuclioFunction and
+// its Flux Kustomization share the name.
+const function = "yolo11x-cvat-detector-gpu"
+
 var (
 	kustomizationGVK = kustomizev1.GroupVersion.WithKind(kustomizev1.KustomizationKind)
 	serviceGVK       = schema.GroupVersionKind{Version: "v1", Kind: "Service"}
@@ -71,13 +75,16 @@ func TestPolylab(t *testing.T) {
 	m := loadModel(t)
 	m.Flux.URL = repo.URL()
 	m.Flux.SecretName = ""
-	m.Flux.Interval = "10s"
+	m.Flux.Interval = model.Duration{Duration: 10 * time.Second}
 	work := t.TempDir()
 	renderInto(t, m, work)
 	assertCommittedTree(t, work, repo.URL())
 	first := repo.Push(work, "polylab as committed")
 
 	applySync(t, c, m, work)
+	// Every unit but the function's, which waits for Nuclio (below).
+	waitAllApplied(t, c, work, repo.Revision(first), function)
+	t.Run("function health follows Nuclio's state", func(t *testing.T) { assertFunctionHealth(t, c) })
 	units := waitAllApplied(t, c, work, repo.Revision(first))
 
 	t.Run("dependsOn order", func(t *testing.T) { assertOrder(t, units) })
@@ -88,9 +95,8 @@ func TestPolylab(t *testing.T) {
 	t.Run("Nuclio deploy state survives Flux", func(t *testing.T) { assertDeployStateSurvives(t, c, m) })
 
 	// A change: drop the YOLO11 function and its flows, move Longhorn's UI.
-	const function = "yolo11x-cvat-detector-gpu"
 	oldIP, newIP := moveLonghornUI(t, m)
-	delete(m.Apps, function)
+	delete(m.AppsByName, function)
 	m.Flows = slices.DeleteFunc(m.Flows, func(f model.Flow) bool {
 		return strings.HasPrefix(f.To, function) || strings.HasPrefix(f.From, function)
 	})
@@ -175,7 +181,7 @@ func loadModel(t *testing.T) *model.Cluster {
 	if err != nil {
 		t.Fatalf("load the polylab model: %v", err)
 	}
-	return m
+	return m.Cluster
 }
 
 // renderInto renders the model into root/clusters/polylab as the CLI does.
@@ -267,9 +273,9 @@ func reconcileNow(t *testing.T, c *cluster.Cluster) {
 
 // waitAllApplied waits until every Flux Kustomization the tree declares
 // exists, is Ready, and has applied revision; it returns them by name.
-func waitAllApplied(t *testing.T, c *cluster.Cluster, root, revision string) map[string]kustomizev1.Kustomization {
+func waitAllApplied(t *testing.T, c *cluster.Cluster, root, revision string, except ...string) map[string]kustomizev1.Kustomization {
 	t.Helper()
-	want := declaredKustomizations(t, root)
+	want := slices.DeleteFunc(declaredKustomizations(t, root), func(name string) bool { return slices.Contains(except, name) })
 	var units map[string]kustomizev1.Kustomization
 	err := cluster.WaitFor(t.Context(), polylabTimeout, "every Kustomization to apply "+revision, func(ctx context.Context) (bool, string, error) {
 		var list kustomizev1.KustomizationList
@@ -364,10 +370,10 @@ func assertOrder(t *testing.T, units map[string]kustomizev1.Kustomization) {
 func assertLoadBalancerIPs(t *testing.T, c *cluster.Cluster, m *model.Cluster) {
 	t.Helper()
 	var want []string
-	for _, app := range m.Apps {
+	for _, app := range m.AppsByName {
 		for _, w := range app.Workloads {
 			for _, lb := range w.LoadBalancers {
-				want = append(want, lb.IP)
+				want = append(want, lb.IP.String())
 			}
 		}
 	}
@@ -421,7 +427,7 @@ func assertPool(t *testing.T, c *cluster.Cluster, m *model.Cluster) {
 		t.Fatalf("%d IPAddressPools, want 1", len(pools))
 	}
 	addresses, _, _ := unstructured.NestedStringSlice(pools[0].Object, "spec", "addresses")
-	want := m.Network.LoadBalancerPool.First + "-" + m.Network.LoadBalancerPool.Last
+	want := m.Network.LoadBalancerPool.String()
 	if !slices.Equal(addresses, []string{want}) {
 		t.Errorf("pool addresses %v, want [%s]", addresses, want)
 	}
@@ -430,8 +436,12 @@ func assertPool(t *testing.T, c *cluster.Cluster, m *model.Cluster) {
 // assertGPUFunction checks the applied function carries the GPU chain
 // derived from the node model, and that its deploy Job is there.
 func assertGPUFunction(t *testing.T, c *cluster.Cluster, m *model.Cluster) {
-	fn := get(t, c, functionGVK, "cvat", "yolo11x-cvat-detector-gpu")
-	gpu := m.GPUPlacement()
+	fn := get(t, c, functionGVK, "cvat", function)
+	valid, err := model.Validate(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gpu := valid.GPU
 	selector, _, _ := unstructured.NestedStringMap(fn.Object, "spec", "nodeSelector")
 	for k, v := range gpu.NodeSelector {
 		if selector[k] != v {
@@ -464,42 +474,126 @@ func assertGPUFunction(t *testing.T, c *cluster.Cluster, m *model.Cluster) {
 	}
 }
 
-// assertDeployStateSurvives plays the deploy Job's part (no Pod runs here):
-// it patches the function's status.state as the Job's kubectl would, has
-// Flux reconcile the function's unit again, and checks Flux left the state
-// alone, so that Nuclio's controller sees it.
-func assertDeployStateSurvives(t *testing.T, c *cluster.Cluster, m *model.Cluster) {
-	ctx := t.Context()
+// functionUnit is the Flux Kustomization of the YOLO11 function.
+var functionUnit = client.ObjectKey{Namespace: cluster.FluxNamespace, Name: function}
+
+// setFunctionState plays a part no Pod can play here: the deploy Job's
+// kubectl patch (waitingForResourceConfiguration) or Nuclio's controller
+// reporting the deployment (ready, error). Nuclio's CRD has no status
+// subresource, so a merge patch writes status as they do.
+func setFunctionState(t *testing.T, c *cluster.Cluster, state, message string) {
+	t.Helper()
 	fn := &unstructured.Unstructured{}
 	fn.SetGroupVersionKind(functionGVK)
 	fn.SetNamespace("cvat")
-	fn.SetName("yolo11x-cvat-detector-gpu")
-	patch := []byte(`{"status":{"state":"` + component.NuclioDeployState + `"}}`)
-	if err := c.Client.Patch(ctx, fn, client.RawPatch(types.MergePatchType, patch)); err != nil {
+	fn.SetName(function)
+	patch := fmt.Sprintf(`{"status":{"state":%q,"message":%q}}`, state, message)
+	if err := c.Client.Patch(t.Context(), fn, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
 		t.Fatal(err)
 	}
-	key := client.ObjectKey{Namespace: cluster.FluxNamespace, Name: "yolo11x-cvat-detector-gpu"}
+}
+
+// functionUnitStatus reads the function's Kustomization's Ready condition.
+func functionUnitStatus(ctx context.Context, c *cluster.Cluster) (kustomizev1.Kustomization, metav1.Condition, error) {
 	var ks kustomizev1.Kustomization
-	if err := c.Client.Get(ctx, key, &ks); err != nil {
-		t.Fatal(err)
+	if err := c.Client.Get(ctx, functionUnit, &ks); err != nil {
+		return ks, metav1.Condition{}, err
 	}
-	before := ks.Status.LastHandledReconcileAt
-	if err := c.RequestReconcile(ctx, &ks); err != nil {
-		t.Fatal(err)
-	}
-	err := cluster.WaitFor(ctx, polylabTimeout, "Flux to reconcile the function's unit again", func(ctx context.Context) (bool, string, error) {
-		var now kustomizev1.Kustomization
-		if err := c.Client.Get(ctx, key, &now); err != nil {
-			return false, err.Error(), nil
+	for _, cnd := range ks.Status.Conditions {
+		if cnd.Type == "Ready" {
+			return ks, cnd, nil
 		}
-		return now.Status.LastHandledReconcileAt != before && isReady(now), readyMessage(now), nil
+	}
+	return ks, metav1.Condition{Status: metav1.ConditionUnknown}, nil
+}
+
+// assertFunctionHealth shows, with the real kustomize-controller, that
+// the function's Kustomization reads Nuclio's status.state through its
+// CEL health check: not Ready while the function waits for deployment,
+// Ready once Nuclio says ready, failed with the function named once
+// Nuclio says error, and Ready again after a good redeploy.
+func assertFunctionHealth(t *testing.T, c *cluster.Cluster) {
+	ctx := t.Context()
+	// Flux has applied the function; the deploy Job asks Nuclio to deploy it.
+	err := cluster.WaitFor(ctx, polylabTimeout, "the function to be applied", func(ctx context.Context) (bool, string, error) {
+		items, err := c.List(ctx, functionGVK, client.InNamespace("cvat"))
+		return err == nil && len(items) == 1, fmt.Sprint(err), nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	live := get(t, c, functionGVK, "cvat", "yolo11x-cvat-detector-gpu")
-	if state, _, _ := unstructured.NestedString(live.Object, "status", "state"); state != component.NuclioDeployState {
-		t.Errorf("after Flux reconciled, status.state = %q, want %q", state, component.NuclioDeployState)
+	setFunctionState(t, c, component.NuclioDeployState, "")
+	// kustomize-controller polls health every few seconds: several polls
+	// go by while Nuclio has not said ready, and none may report Ready.
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, ready, err := functionUnitStatus(ctx, c); err == nil && ready.Status == metav1.ConditionTrue {
+			t.Fatalf("the function's Kustomization is Ready while the function waits for deployment: %s", ready.Message)
+		}
+		time.Sleep(2 * time.Second)
+	}
+
+	setFunctionState(t, c, "ready", "")
+	waitFunctionUnit(t, c, "Ready once Nuclio says ready", func(ks kustomizev1.Kustomization, ready metav1.Condition) bool {
+		return ready.Status == metav1.ConditionTrue && ks.Status.ObservedGeneration == ks.Generation
+	})
+
+	setFunctionState(t, c, "error", "Failed to deploy function: image pull back-off")
+	requestFunctionReconcile(t, c)
+	waitFunctionUnit(t, c, "failed once Nuclio says error", func(_ kustomizev1.Kustomization, ready metav1.Condition) bool {
+		return ready.Status == metav1.ConditionFalse && strings.Contains(ready.Message, "NuclioFunction/cvat/"+function) &&
+			strings.Contains(ready.Message, "Failed")
+	})
+
+	setFunctionState(t, c, "ready", "")
+	requestFunctionReconcile(t, c)
+	waitFunctionUnit(t, c, "Ready again after a good redeploy", func(_ kustomizev1.Kustomization, ready metav1.Condition) bool {
+		return ready.Status == metav1.ConditionTrue
+	})
+}
+
+func requestFunctionReconcile(t *testing.T, c *cluster.Cluster) {
+	t.Helper()
+	ks := &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: functionUnit.Namespace, Name: functionUnit.Name}}
+	if err := c.RequestReconcile(t.Context(), ks); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFunctionUnit(t *testing.T, c *cluster.Cluster, what string, done func(kustomizev1.Kustomization, metav1.Condition) bool) {
+	t.Helper()
+	err := cluster.WaitFor(t.Context(), polylabTimeout, "the function's Kustomization to be "+what, func(ctx context.Context) (bool, string, error) {
+		ks, ready, err := functionUnitStatus(ctx, c)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		return done(ks, ready), string(ready.Status) + ": " + ready.Message, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// assertDeployStateSurvives has Flux reconcile the function's unit again
+// (it applies the function anew) and checks that Flux left the state and
+// message Nuclio wrote alone: Flux never owned status.
+func assertDeployStateSurvives(t *testing.T, c *cluster.Cluster, m *model.Cluster) {
+	ctx := t.Context()
+	setFunctionState(t, c, "ready", "deployed by the test")
+	ks, _, err := functionUnitStatus(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := ks.Status.LastHandledReconcileAt
+	requestFunctionReconcile(t, c)
+	waitFunctionUnit(t, c, "reconciled again", func(now kustomizev1.Kustomization, ready metav1.Condition) bool {
+		return now.Status.LastHandledReconcileAt != before && ready.Status == metav1.ConditionTrue
+	})
+	live := get(t, c, functionGVK, "cvat", function)
+	state, _, _ := unstructured.NestedString(live.Object, "status", "state")
+	message, _, _ := unstructured.NestedString(live.Object, "status", "message")
+	if state != "ready" || message != "deployed by the test" {
+		t.Errorf("after Flux reconciled, status = %q, %q; want what Nuclio wrote", state, message)
 	}
 }
 
@@ -530,34 +624,34 @@ func assertPolicies(t *testing.T, c *cluster.Cluster, root string) {
 // moveLonghornUI moves the Longhorn UI to the first free address of the pool.
 func moveLonghornUI(t *testing.T, m *model.Cluster) (oldIP, newIP string) {
 	t.Helper()
-	used := map[string]bool{}
-	for _, app := range m.Apps {
+	used := map[netip.Addr]bool{}
+	for _, app := range m.AppsByName {
 		for _, w := range app.Workloads {
 			for _, lb := range w.LoadBalancers {
 				used[lb.IP] = true
 			}
 		}
 	}
-	first, _ := netip.ParseAddr(m.Network.LoadBalancerPool.First)
-	last, _ := netip.ParseAddr(m.Network.LoadBalancerPool.Last)
-	for a := first; !last.Less(a); a = a.Next() {
-		if !used[a.String()] {
-			newIP = a.String()
+	pool := m.Network.LoadBalancerPool
+	var free netip.Addr
+	for a := pool.First; pool.Contains(a); a = a.Next() {
+		if !used[a] {
+			free = a
 			break
 		}
 	}
-	if newIP == "" {
+	if !free.IsValid() {
 		t.Fatal("the pool is full")
 	}
-	lh := m.Apps["longhorn"]
+	lh := m.AppsByName["longhorn"]
 	for i, w := range lh.Workloads {
 		if len(w.LoadBalancers) > 0 {
-			oldIP = w.LoadBalancers[0].IP
-			lh.Workloads[i].LoadBalancers[0].IP = newIP
+			oldIP = w.LoadBalancers[0].IP.String()
+			lh.Workloads[i].LoadBalancers[0].IP = free
 		}
 	}
-	m.Apps["longhorn"] = lh
-	return oldIP, newIP
+	m.AppsByName["longhorn"] = lh
+	return oldIP, free.String()
 }
 
 // readObjects decodes the objects of a rendered YAML file.

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"runtime/pprof"
 	"time"
 
@@ -20,10 +19,6 @@ import (
 )
 
 func main() {
-	// A render is a short-lived batch: collect garbage less often than
-	// the default, as long as the heap stays well under a gibibyte.
-	debug.SetGCPercent(400)
-	debug.SetMemoryLimit(768 << 20)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -92,11 +87,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	start := time.Now()
 	cwd, _ := os.Getwd()
-	_, t, err := render.Build(render.DirSource(*cueDir), *cluster)
+	r, err := render.Build(render.DirSource(*cueDir), *cluster)
 	if err != nil {
 		render.PrintError(stderr, err, cwd)
 		return exitFailed
 	}
+	t := r.Tree
 	if *showDiff && *base != "" {
 		before, err := review.GitFiles(*base, *out)
 		if err != nil {

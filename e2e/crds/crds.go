@@ -1,7 +1,8 @@
 // Package crds gathers the CustomResourceDefinitions that the e2e cluster
 // installs: Flux's source and kustomize CRDs, HelmRelease (generated with
 // controller-gen from helm-controller's API module), MetalLB's, K3s's
-// HelmChart/HelmChartConfig, and a schemaless Nuclio CRD made here.
+// HelmChart/HelmChartConfig, the Flux Operator's FluxInstance, and a
+// schemaless Nuclio CRD made here.
 //
 // Everything comes from the Go module proxy, through the local module cache
 // (go mod download); nothing else is fetched.
@@ -76,6 +77,11 @@ func Load(ctx context.Context, controllerGen string) ([]*apiextensionsv1.CustomR
 		return nil, err
 	}
 	all = append(all, hr...)
+	fi, err := FluxInstance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all = append(all, fi...)
 	all = append(all, Nuclio()...)
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	for i := 1; i < len(all); i++ {

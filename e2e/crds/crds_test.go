@@ -73,3 +73,26 @@ func TestLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestFluxInstance reads the Flux Operator's CRD from the module's zip,
+// checked against the checksum database's hash, and finds the fields the
+// renderer sets.
+func TestFluxInstance(t *testing.T) {
+	got, err := crds.FluxInstance(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Name != "fluxinstances.fluxcd.controlplane.io" {
+		t.Fatalf("FluxInstance() = %d CRDs, want fluxinstances.fluxcd.controlplane.io", len(got))
+	}
+	v := got[0].Spec.Versions
+	if len(v) == 0 || v[0].Name != "v1" {
+		t.Fatalf("versions %+v, want v1", v)
+	}
+	spec := v[0].Schema.OpenAPIV3Schema.Properties["spec"]
+	for _, field := range []string{"distribution", "components", "cluster"} {
+		if _, ok := spec.Properties[field]; !ok {
+			t.Errorf("FluxInstance spec has no %s", field)
+		}
+	}
+}

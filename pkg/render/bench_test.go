@@ -40,7 +40,7 @@ func benchClusters() []benchCluster {
 
 func TestSyntheticClustersAreValid(t *testing.T) {
 	for _, x := range []int{1, 10} {
-		if _, _, err := render.Build(synthetic(scaleOf(x)), "synthetic"); err != nil {
+		if _, err := render.Build(synthetic(scaleOf(x)), "synthetic"); err != nil {
 			t.Fatalf("synthetic %dx: %v", x, err)
 		}
 	}
@@ -61,19 +61,19 @@ func BenchmarkLoad(b *testing.B) {
 // BenchmarkObjects times building every object and printing the folders
 // Flux applies, unverified.
 func BenchmarkObjects(b *testing.B) {
-	benchLoaded(b, func(c *model.Cluster) func() error {
-		return func() error { _, err := render.Applied(c); return err }
+	benchLoaded(b, func(m *model.Model) func() error {
+		return func() error { _, _, err := render.Applied(m); return err }
 	})
 }
 
 // BenchmarkVerify times verifying those folders: a kustomize build of
 // each, strict decoding of every object, the references between them.
 func BenchmarkVerify(b *testing.B) {
-	benchLoaded(b, func(c *model.Cluster) func() error {
-		t, err := render.Applied(c)
+	benchLoaded(b, func(m *model.Model) func() error {
+		t, units, err := render.Applied(m)
 		return func() error {
 			if err == nil {
-				_, err = verify.Tree(t, c.Name, render.ChartPods(c))
+				_, err = verify.Tree(t, m.Name, render.RuntimePods(units))
 			}
 			return err
 		}
@@ -81,22 +81,22 @@ func BenchmarkVerify(b *testing.B) {
 }
 
 // BenchmarkRender times both, with the files Flux does not apply (the
-// hosts' inputs, the README), which render during verification.
+// hosts' inputs, the README).
 func BenchmarkRender(b *testing.B) {
-	benchLoaded(b, func(c *model.Cluster) func() error {
-		return func() error { _, err := render.Render(c); return err }
+	benchLoaded(b, func(m *model.Model) func() error {
+		return func() error { _, err := render.RenderModel(m); return err }
 	})
 }
 
 // benchLoaded loads each cluster once, and times the stage that prepare
 // returns for it.
-func benchLoaded(b *testing.B, prepare func(c *model.Cluster) (stage func() error)) {
+func benchLoaded(b *testing.B, prepare func(m *model.Model) (stage func() error)) {
 	for _, bc := range benchClusters() {
-		c, err := render.Load(bc.src, bc.cluster)
+		m, err := render.Load(bc.src, bc.cluster)
 		if err != nil {
 			b.Fatal(err)
 		}
-		stage := prepare(c)
+		stage := prepare(m)
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
 				if err := stage(); err != nil {
@@ -111,10 +111,11 @@ func benchLoaded(b *testing.B, prepare func(c *model.Cluster) (stage func() erro
 // the first time (everything new) and again (everything unchanged).
 func BenchmarkWrite(b *testing.B) {
 	for _, bc := range benchClusters() {
-		_, t, err := render.Build(bc.src, bc.cluster)
+		r, err := render.Build(bc.src, bc.cluster)
 		if err != nil {
 			b.Fatal(err)
 		}
+		t := r.Tree
 		b.Run(bc.name+"/fresh", func(b *testing.B) {
 			for b.Loop() {
 				dir := b.TempDir()

@@ -2,6 +2,7 @@ package render_test
 
 import (
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing/fstest"
 
@@ -31,7 +32,7 @@ import "polylab.dev/gitops/schema"
 cluster: schema.#Cluster & {
 	name: "synthetic"
 	flux: url: "https://git.example.com/synthetic.git"
-	versions: {k3s: "v1.35.7+k3s1", flux: "v2.9.4"}
+	versions: {k3s: "v1.35.7+k3s1", flux: "v2.9.4", fluxOperator: {repository: "oci://ghcr.io/controlplaneio-fluxcd/charts", name: "flux-operator", version: "0.59.0"}}
 	network: {
 		lan:      "10.0.0.0/16"
 		pods:     "10.42.0.0/16"
@@ -83,14 +84,25 @@ cluster: schema.#Cluster & {
 	}
 	b.WriteString("\t]\n}\n")
 
-	fsys := fstest.MapFS{"clusters/synthetic/cluster.cue": {Data: []byte(b.String())}}
-	for _, name := range []string{"cue.mod/module.cue", "schema/app.cue", "schema/cluster.cue", "schema/common.cue",
-		"schema/flow.cue", "schema/network.cue", "schema/node.cue", "schema/versions.cue"} {
+	fsys := schemaModule()
+	fsys["clusters/synthetic/cluster.cue"] = &fstest.MapFile{Data: []byte(b.String())}
+	return render.Source{FS: fsys, Display: "synthetic"}
+}
+
+// schemaModule is the project's CUE module without its clusters: the
+// module file and every schema file, for tests to add a cluster to.
+func schemaModule() fstest.MapFS {
+	names, err := fs.Glob(cuemodule.FS, "schema/*.cue")
+	if err != nil {
+		panic(err)
+	}
+	fsys := fstest.MapFS{}
+	for _, name := range append(names, "cue.mod/module.cue") {
 		data, err := cuemodule.FS.ReadFile(name)
 		if err != nil {
 			panic(err)
 		}
 		fsys[name] = &fstest.MapFile{Data: data}
 	}
-	return render.Source{FS: fsys, Display: "synthetic"}
+	return fsys
 }

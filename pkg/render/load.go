@@ -1,26 +1,33 @@
 // Package render turns a cluster described in CUE into the git folder Flux
-// syncs. The pipeline reads in stages, each in its own place:
+// syncs. The pipeline reads in stages, each in its own place, and data
+// flows one way:
 //
-//	Load:    CUE module -> validated *model.Cluster     (load.go, problems.go)
-//	Render:  model -> components -> in-memory tree     (render.go, component/)
-//	Verify:  the tree builds, decodes and cross-checks (verify/)
-//	Write:   tree -> disk, atomically, pruning stale    (tree/)
+//	Load:     CUE module -> *model.Model: decoded, validated, indexed   (load.go, model/)
+//	Render:   model -> units: one per component and namespace policy   (component/, policy/)
+//	          units -> Kustomize folders and Flux Kustomizations       (render.go, deps.go, flux/)
+//	Verify:   the tree builds, decodes strictly and cross-checks       (verify/)
+//	Document: the cluster README, the per-node bootstrap inputs        (docs/, host/)
+//	Write:    tree -> disk, atomically, pruning only what it wrote     (tree/)
 //
-// Nothing touches the disk before the whole tree is rendered and verified.
+// Every stage reports what is wrong as model.Problems, each naming the
+// value that causes it; Load fills in where each is written, and
+// PrintError prints them all with CUE's printer. Nothing touches the disk
+// before the whole tree is rendered and verified.
 package render
 
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/load"
+	"cuelang.org/go/cue/token"
 
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
@@ -31,34 +38,47 @@ type Source struct {
 	FS fs.FS
 	// Display is how the module root is named in messages, such as "cue".
 	Display string
+	// Root, when set, is the module's folder on disk: positions then name
+	// files by their absolute path, which the printer makes relative to
+	// the working directory.
+	Root string
 }
 
 // DirSource is the CUE module in a folder on disk.
 func DirSource(dir string) Source {
-	return Source{FS: os.DirFS(dir), Display: filepath.Clean(dir)}
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		root = ""
+	}
+	return Source{FS: os.DirFS(dir), Display: filepath.Clean(dir), Root: root}
 }
 
 // clusterSelector is where a cluster package keeps its cluster value.
 const clusterSelector = "cluster"
 
 // Load reads the cluster package ./clusters/<name> of the module, checks
-// that it is complete and consistent, and decodes it into the model.
+// that it is complete and consistent, and returns its Model, which knows
+// where each value is written.
 //
-// An invalid model is reported as Problems, each with the path of the
-// offending value, what is wrong, and where it is written.
-func Load(src Source, name string) (*model.Cluster, error) {
+// An invalid model is reported as model.Problems, each with the path of
+// the offending value, what is wrong, and where it is written.
+func Load(src Source, name string) (*model.Model, error) {
 	pkgDir := "clusters/" + name
 	if _, err := fs.Stat(src.FS, pkgDir); err != nil {
 		return nil, fmt.Errorf("no cluster %q: %s has no folder %s", name, src.Display, pkgDir)
 	}
+	display := filepath.ToSlash(src.Display)
+	if src.Root != "" {
+		display = src.Root
+	}
 	cfg := &load.Config{
 		FS: src.FS,
 		// Positions name files as the user sees them, e.g. cue/clusters/polylab/nodes.cue.
-		FromFSPath: func(p string) string { return path.Join(filepath.ToSlash(src.Display), p) },
+		FromFSPath: func(p string) string { return filepath.Join(display, filepath.FromSlash(p)) },
 	}
 	insts := load.Instances([]string{"./" + pkgDir}, cfg)
 	if err := insts[0].Err; err != nil {
-		return nil, problemsFromCUE(err)
+		return nil, problemsFromCUE(cue.Value{}, err)
 	}
 	pkg := cuecontext.New().BuildInstance(insts[0])
 	if err := pkg.Err(); err != nil {
@@ -66,26 +86,38 @@ func Load(src Source, name string) (*model.Cluster, error) {
 		if all := pkg.Validate(cue.Concrete(true)); all != nil {
 			err = all
 		}
-		return nil, problemsFromCUE(err)
+		return nil, problemsFromCUE(pkg, err)
 	}
 	value := pkg.LookupPath(cue.ParsePath(clusterSelector))
 	// Only schema.#Cluster fills in defaults such as domain: without them the
 	// value was not built from the schema, and its checks would not hold.
 	if !value.Exists() || value.IncompleteKind() != cue.StructKind || !value.LookupPath(cue.ParsePath("domain")).Exists() {
-		return nil, Problems{{Message: fmt.Sprintf("package %s must declare %s: schema.#Cluster & {...}, importing %q", pkgDir, clusterSelector, "polylab.dev/gitops/schema")}}
+		return nil, model.Problems{{Message: fmt.Sprintf("package %s must declare %s: schema.#Cluster & {...}, importing %q", pkgDir, clusterSelector, "polylab.dev/gitops/schema")}}
 	}
 	// Concrete: a required field left out or a value left open is an error too.
 	if err := value.Validate(cue.Concrete(true)); err != nil {
-		return nil, problemsFromCUE(err)
+		return nil, problemsFromCUE(pkg, err)
 	}
 	cluster, err := decodeStrict(value)
 	if err != nil {
 		return nil, err
 	}
-	if issues := model.Validate(cluster); len(issues) > 0 {
-		return nil, problemsFromIssues(value, issues)
+	loc := locator{value}
+	m, err := model.Validate(cluster)
+	if err != nil {
+		return nil, located(err, loc)
 	}
-	return cluster, nil
+	m.Source = loc
+	return m, nil
+}
+
+// located fills in the positions of the problems err holds.
+func located(err error, l model.Locator) error {
+	var ps model.Problems
+	if !errors.As(err, &ps) {
+		return err
+	}
+	return ps.Locate(l)
 }
 
 // decodeStrict decodes through JSON and refuses fields the Go model does not
@@ -93,7 +125,7 @@ func Load(src Source, name string) (*model.Cluster, error) {
 func decodeStrict(v cue.Value) (*model.Cluster, error) {
 	b, err := v.MarshalJSON()
 	if err != nil {
-		return nil, problemsFromCUE(err)
+		return nil, problemsFromCUE(cue.Value{}, err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -102,4 +134,28 @@ func decodeStrict(v cue.Value) (*model.Cluster, error) {
 		return nil, fmt.Errorf("the schema and the Go model disagree (update pkg/render/model with cue/schema): %w", err)
 	}
 	return &c, nil
+}
+
+// locator finds values in the CUE value of the cluster.
+type locator struct{ cluster cue.Value }
+
+// Position is where the value at path is written, or its closest parent.
+func (l locator) Position(p model.Path) token.Pos {
+	for n := len(p); n >= 0; n-- {
+		var sels []cue.Selector
+		for _, s := range p[:n] {
+			switch s := s.(type) {
+			case string:
+				sels = append(sels, cue.Str(s))
+			case int:
+				sels = append(sels, cue.Index(s))
+			}
+		}
+		if at := l.cluster.LookupPath(cue.MakePath(sels...)); at.Exists() {
+			if pos := at.Pos(); pos.IsValid() {
+				return pos
+			}
+		}
+	}
+	return token.NoPos
 }

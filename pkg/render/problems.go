@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strings"
+	"strconv"
 
 	"cuelang.org/go/cue"
 	cueerrors "cuelang.org/go/cue/errors"
@@ -16,50 +15,16 @@ import (
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
-// Problem is one thing wrong with a model: which value, what is wrong with
-// it and how to fix it, and where it is written.
-type Problem struct {
-	// Path is the value's path inside the cluster, such as network.lan.
-	Path string
-	// Message says what is wrong and, where it can, how to fix it.
-	Message string
-	// Positions are the file:line:col of the value and of related ones.
-	Positions []token.Pos
-}
-
-// Problems is the error Load returns for an invalid model: every
-// independent problem found, in a stable order.
-type Problems []Problem
-
-// Error summarises the problems on one line; Print shows them in full.
-func (ps Problems) Error() string {
-	if len(ps) == 1 {
-		return ps[0].line()
-	}
-	return fmt.Sprintf("%s (and %d more problems)", ps[0].line(), len(ps)-1)
-}
-
-func (p Problem) line() string {
-	if p.Path == "" {
-		return p.Message
-	}
-	return p.Path + ": " + p.Message
-}
-
-// PrintError writes err for a person: each problem with its positions
-// relative to cwd, one per line below it. Other errors print as text.
+// PrintError writes err for a person. Problems print as CUE prints its
+// own errors, each with the file:line:col of its values relative to cwd,
+// then a line that counts them; any other error prints as text.
 func PrintError(w io.Writer, err error, cwd string) {
-	var ps Problems
+	var ps model.Problems
 	if !errors.As(err, &ps) {
 		fmt.Fprintf(w, "render: %v\n", err)
 		return
 	}
-	for _, p := range ps {
-		fmt.Fprintln(w, p.line())
-		for _, pos := range p.Positions {
-			fmt.Fprintf(w, "    %s\n", relativePosition(pos, cwd))
-		}
-	}
+	cueerrors.Print(w, ps.Errors(), &cueerrors.Config{Cwd: cwd, ToSlash: true})
 	noun := "problem"
 	if len(ps) > 1 {
 		noun = "problems"
@@ -67,122 +32,102 @@ func PrintError(w io.Writer, err error, cwd string) {
 	fmt.Fprintf(w, "render: %d %s in the model; nothing was written\n", len(ps), noun)
 }
 
-func relativePosition(pos token.Pos, cwd string) string {
-	file := pos.Filename()
-	if abs, err := filepath.Abs(file); err == nil && cwd != "" {
-		if rel, err := filepath.Rel(cwd, abs); err == nil && !strings.HasPrefix(rel, "..") {
-			file = rel
-		}
-	}
-	file = filepath.ToSlash(file)
-	if !filepath.IsAbs(file) && !strings.HasPrefix(file, ".") {
-		file = "./" + file
-	}
-	return fmt.Sprintf("%s:%d:%d", file, pos.Line(), pos.Column())
-}
+// CUE's own messages, by their format, which say what is wrong but not
+// what to do. The schema's constraints say both in their own words
+// (error() in cue/schema); these come from CUE itself.
+const (
+	cueFieldNotAllowed = "field not allowed"
+	cueFieldRequired   = "field is required but not present"
+)
 
 // problemsFromCUE turns CUE's errors into Problems: every error CUE
-// reports, with paths relative to the cluster and friendlier wording for
-// the constraints of cue/schema.
-func problemsFromCUE(err error) Problems {
-	var ps Problems
+// reports, each once, with paths relative to the cluster, pointing at the
+// owner's files rather than the schema's where CUE names both.
+func problemsFromCUE(v cue.Value, err error) model.Problems {
+	var ps model.Problems
 	for _, e := range cueerrors.Errors(err) {
 		format, args := e.Msg()
-		p := Problem{
-			Path:      clusterPath(e.Path()),
-			Message:   explain(fmt.Sprintf(format, args...)),
-			Positions: cueerrors.Positions(e),
+		p := &model.Problem{
+			Value:     clusterPath(e.Path()),
+			Message:   fmt.Sprintf(format, args...),
+			Positions: ownerPositions(cueerrors.Positions(e)),
 		}
-		if !slices.ContainsFunc(ps, func(q Problem) bool { return q.Path == p.Path && q.Message == p.Message }) {
+		switch format {
+		case cueFieldNotAllowed:
+			p.Message += "; the schema has no such field" + fieldHint(v, e.Path())
+		case cueFieldRequired:
+			p.Message += ": add it"
+		}
+		if !slices.ContainsFunc(ps, func(q *model.Problem) bool { return q.Value.String() == p.Value.String() && q.Message == p.Message }) {
 			ps = append(ps, p)
 		}
 	}
 	if len(ps) == 0 {
-		ps = Problems{{Message: err.Error()}}
+		ps = model.Problems{{Message: err.Error()}}
 	}
 	return ps
 }
 
-func clusterPath(sels []string) string {
+// schemaDir is the folder of the schema in the CUE module.
+const schemaDir = "schema"
+
+// ownerPositions drops the positions inside the schema when others
+// remain: the owner fixes their own file, and the schema's message says
+// what it wants.
+func ownerPositions(all []token.Pos) []token.Pos {
+	var owner []token.Pos
+	for _, pos := range all {
+		if filepath.Base(filepath.Dir(pos.Filename())) != schemaDir {
+			owner = append(owner, pos)
+		}
+	}
+	if len(owner) == 0 {
+		return all
+	}
+	return owner
+}
+
+// fieldHint names the field a misspelt one most likely meant, from the
+// fields its parent allows, or points at the schema.
+func fieldHint(v cue.Value, path []string) string {
+	if len(path) == 0 || !v.Exists() {
+		return "; check its spelling against cue/schema"
+	}
+	parent := v.LookupPath(selectorPath(path[:len(path)-1]))
+	var allowed []string
+	if iter, err := parent.Fields(cue.Optional(true)); err == nil {
+		for iter.Next() {
+			if name := iter.Selector().Unquoted(); name != path[len(path)-1] {
+				allowed = append(allowed, name)
+			}
+		}
+	}
+	if hint := model.DidYouMean(path[len(path)-1], allowed); hint != "" {
+		return hint
+	}
+	return "; check its spelling against cue/schema"
+}
+
+// selectorPath is the CUE path of an error's selectors.
+func selectorPath(sels []string) cue.Path {
+	var out []cue.Selector
+	for _, s := range sels {
+		if n, err := strconv.Atoi(s); err == nil {
+			out = append(out, cue.Index(n))
+		} else {
+			out = append(out, cue.Str(s))
+		}
+	}
+	return cue.MakePath(out...)
+}
+
+func clusterPath(sels []string) model.Path {
 	if len(sels) > 0 && sels[0] == clusterSelector {
 		sels = sels[1:]
 	}
-	return strings.Join(sels, ".")
-}
-
-// hints maps a schema constraint, as CUE prints it, to what it means.
-var hints = []struct {
-	pattern *regexp.Regexp
-	say     string
-}{
-	{regexp.MustCompile(`^invalid value (".*") \(out of bound =~"\^\[a-z0-9\]\(\[-a-z0-9\]\*\[a-z0-9\]\)\?\$"\)$`),
-		"${1} is not a valid name: use lower-case letters, digits and '-', starting and ending with a letter or digit (a DNS-1123 label)"},
-	{regexp.MustCompile(`^invalid value (".*") \(does not satisfy strings.MaxRunes\(63\)\)$`),
-		"${1} is too long: a name has at most 63 characters"},
-	{regexp.MustCompile(`^invalid value (".*") \(does not satisfy strings.MaxRunes\(15\)\)$`),
-		"${1} is too long: a port name has at most 15 characters"},
-	{regexp.MustCompile(`^invalid value (".*") \(out of bound =~"\^\(25\[0-5\].*$`),
-		"${1} is not an IPv4 address such as 10.0.0.10"},
-	{regexp.MustCompile(`^invalid value (".*") \(out of bound =~"\^\[0-9\.\]\+/.*$`),
-		"${1} is not a CIDR such as 10.0.0.0/24"},
-	{regexp.MustCompile(`^invalid value (-?\d+) \(out of bound (>=1|<=65535)\)$`),
-		"${1} is not a port: ports run from 1 to 65535"},
-	{regexp.MustCompile(`^field not allowed$`),
-		"field not allowed: the schema has no such field; check its spelling against cue/schema"},
-	{regexp.MustCompile(`^field is required but not present$`),
-		"field is required but not present: add it"},
-}
-
-func explain(msg string) string {
-	for _, h := range hints {
-		if h.pattern.MatchString(msg) {
-			return h.pattern.ReplaceAllString(msg, h.say)
-		}
+	p := make(model.Path, len(sels))
+	for i, s := range sels {
+		p[i] = s
 	}
-	return msg
-}
-
-// problemsFromIssues turns the model's consistency issues into Problems,
-// finding each value's position in the CUE value it was decoded from.
-func problemsFromIssues(cluster cue.Value, issues []model.Issue) Problems {
-	ps := make(Problems, 0, len(issues))
-	for _, is := range issues {
-		p := Problem{Path: is.Path.String(), Message: is.Message}
-		at := is.At
-		if len(at) == 0 {
-			at = append([]model.Path{is.Path}, is.Related...)
-		}
-		for _, path := range at {
-			if pos := position(cluster, path); pos.IsValid() && !slices.Contains(p.Positions, pos) {
-				p.Positions = append(p.Positions, pos)
-			}
-		}
-		// A value referenced from two places (externals reusing network.lan)
-		// is one mistake: report it once, at its first path.
-		if !slices.ContainsFunc(ps, func(q Problem) bool { return q.Message == p.Message && slices.Equal(q.Positions, p.Positions) }) {
-			ps = append(ps, p)
-		}
-	}
-	return ps
-}
-
-// position finds where the value at path is written, or its closest parent.
-func position(v cue.Value, path model.Path) token.Pos {
-	for n := len(path); n >= 0; n-- {
-		var sels []cue.Selector
-		for _, s := range path[:n] {
-			switch s := s.(type) {
-			case string:
-				sels = append(sels, cue.Str(s))
-			case int:
-				sels = append(sels, cue.Index(s))
-			}
-		}
-		if at := v.LookupPath(cue.MakePath(sels...)); at.Exists() {
-			if pos := at.Pos(); pos.IsValid() {
-				return pos
-			}
-		}
-	}
-	return token.NoPos
+	return p
 }

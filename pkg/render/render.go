@@ -3,81 +3,79 @@ package render
 import (
 	"bytes"
 	"errors"
-	"fmt"
+	"maps"
 	"path"
-	"runtime"
 	"slices"
-	"strings"
-	"sync"
-	"time"
 
-	helmv2 "github.com/fluxcd/helm-controller/api/v2"
-	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
-	meta "github.com/fluxcd/pkg/apis/meta"
-	sourcev1 "github.com/fluxcd/source-controller/api/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
 
 	"github.com/polylab/polylab-gitops/pkg/render/component"
+	"github.com/polylab/polylab-gitops/pkg/render/docs"
+	"github.com/polylab/polylab-gitops/pkg/render/flux"
 	"github.com/polylab/polylab-gitops/pkg/render/host"
 	"github.com/polylab/polylab-gitops/pkg/render/kube"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
-	"github.com/polylab/polylab-gitops/pkg/render/review"
+	"github.com/polylab/polylab-gitops/pkg/render/policy"
 	"github.com/polylab/polylab-gitops/pkg/render/tree"
 	"github.com/polylab/polylab-gitops/pkg/render/verify"
 )
-
-// FluxNamespace is where Flux runs and its Kustomizations live.
-const FluxNamespace = "flux-system"
-
-// syncName names the GitRepository and root Kustomization, as flux bootstrap does.
-const syncName = "flux-system"
 
 // layers are applied in this order; each is a folder and a file of Flux
 // Kustomizations under the cluster's folder.
 var layers = []string{model.LayerInfrastructure, model.LayerApps}
 
-// Render renders the cluster's whole folder in memory and verifies it:
-// every Kustomize folder builds, every object decodes strictly, every
-// reference resolves. Paths in the tree are relative to clusters/<name>.
-func Render(c *model.Cluster) (*tree.Tree, error) {
-	t, err := applied(c)
+// Result is a rendered cluster.
+type Result struct {
+	// Model is the cluster the tree was rendered from.
+	Model *model.Model
+	// Units are what the components and the network policies rendered,
+	// one Kustomize folder and Flux Kustomization each.
+	Units []component.Unit
+	// Tree is the cluster's folder, verified: paths relative to clusters/<name>.
+	Tree *tree.Tree
+	// Built is what verification decoded: every object as Flux applies it.
+	Built *verify.Built
+}
+
+// Build loads a cluster from a CUE module and renders its verified tree.
+func Build(src Source, cluster string) (*Result, error) {
+	m, err := Load(src, cluster)
 	if err != nil {
 		return nil, err
 	}
-	// What Flux never applies (the README, the bootstrap's per-node
-	// inputs) is rendered while the applied part is verified.
-	type sideFiles struct {
-		files map[string][]byte
-		err   error
-	}
-	side := make(chan sideFiles, 1)
-	go func() {
-		files, err := host.Files(c)
-		side <- sideFiles{files, err}
-	}()
-	_, verifyErr := verify.Tree(t, c.Name, chartPods(c))
-	hosts := <-side
-	if err := errors.Join(verifyErr, hosts.err); err != nil {
-		return nil, err
-	}
-	for _, name := range host.Paths(hosts.files) {
-		if err := t.Add(path.Join(host.Dir, name), hosts.files[name]); err != nil {
-			return nil, err
-		}
-	}
-	// The README is for people: the root kustomization.yaml does not list it.
-	if err := t.Add("README.md", review.README(c)); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return RenderModel(m)
 }
 
-// applied renders the part of the tree Flux applies, unverified: every
-// unit's folder, the Flux Kustomizations, and the sync objects.
-func applied(c *model.Cluster) (*tree.Tree, error) {
-	units, err := component.Render(c)
+// Render checks a cluster built in Go as Load checks one read from CUE,
+// and renders its verified tree; paths in the tree are relative to
+// clusters/<name>.
+func Render(c *model.Cluster) (*tree.Tree, error) {
+	m, err := model.Validate(c)
+	if err != nil {
+		return nil, err
+	}
+	r, err := RenderModel(m)
+	if err != nil {
+		return nil, err
+	}
+	return r.Tree, nil
+}
+
+// RenderModel renders the cluster's whole folder in memory and verifies
+// it: every Kustomize folder builds, every object decodes strictly, every
+// reference resolves. A problem at any stage names the model value that
+// causes it, with its position when the model knows where it is written.
+func RenderModel(m *model.Model) (*Result, error) {
+	r, err := renderModel(m)
+	if err != nil {
+		return nil, located(err, m.Source)
+	}
+	return r, nil
+}
+
+func renderModel(m *model.Model) (*Result, error) {
+	units, err := renderUnits(m)
 	if err != nil {
 		return nil, err
 	}
@@ -85,34 +83,119 @@ func applied(c *model.Cluster) (*tree.Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &renderer{c: c, t: tree.New(), root: "./clusters/" + c.Name}
-	docs, err := marshalUnits(units)
+	t := tree.New()
+	if err := writeUnits(t, m, units, deps); err != nil {
+		return nil, err
+	}
+	built, err := verify.Tree(t, m.Name, runtimePods(units))
 	if err != nil {
 		return nil, err
 	}
-	for i, u := range units {
-		if err := r.unitFolder(u, docs[i]); err != nil {
+	// What Flux never applies: the bootstrap's per-node inputs, and the
+	// README, for people (the root kustomization.yaml lists neither).
+	hosts, err := host.Files(m)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range host.Paths(hosts) {
+		if err := t.Add(path.Join(host.Dir, name), hosts[name]); err != nil {
 			return nil, err
 		}
 	}
-	if err := r.fluxKustomizations(units, deps); err != nil {
+	if err := t.Add("README.md", docs.README(m)); err != nil {
 		return nil, err
 	}
-	if err := r.sync(); err != nil {
+	return &Result{Model: m, Units: units, Tree: t, Built: built}, nil
+}
+
+// renderUnits renders every app and every namespace's network policies,
+// reporting the problems of all of them, and checks the units' names.
+func renderUnits(m *model.Model) ([]component.Unit, error) {
+	var problems model.Problems
+	units, err := component.Render(m)
+	problems.Add(nil, err)
+	policies, err := policy.NetworkPolicies(m)
+	problems.Add(nil, err)
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	// The cluster-wide units first, then the policies, then the apps'.
+	units = slices.Insert(units, 2, policies...)
+	if err := component.CheckNames(units); err != nil {
 		return nil, err
 	}
-	return r.t, nil
+	return units, nil
 }
 
-type renderer struct {
-	c    *model.Cluster
-	t    *tree.Tree
-	root string // the cluster folder as Flux paths name it
+// runtimePods are the pods that what the units apply creates at run time.
+func runtimePods(units []component.Unit) []kube.PodLabels {
+	var out []kube.PodLabels
+	for _, u := range units {
+		out = append(out, u.Pods...)
+	}
+	return out
 }
 
-func (r *renderer) add(name string, content []byte) error { return r.t.Add(name, content) }
+// writeUnits writes the part of the tree Flux applies: every unit's
+// folder, a file of Flux Kustomizations per layer, the sync objects, and
+// the root kustomization.yaml, which lists exactly what Flux applies.
+func writeUnits(t *tree.Tree, m *model.Model, units []component.Unit, deps map[string][]edge) error {
+	var errs []error
+	for _, u := range units {
+		errs = append(errs, unitFolder(t, u))
+	}
+	resources := []string{flux.Dir}
+	for _, layer := range layers {
+		var objects []kube.Object
+		for _, u := range units {
+			if u.Layer == layer {
+				objects = append(objects, flux.Kustomization(m, u, names(deps[u.Name])))
+			}
+		}
+		if len(objects) > 0 {
+			errs = append(errs, addObjects(t, layer+".yaml", objects...))
+			resources = append(resources, layer+".yaml")
+		}
+	}
+	fluxFiles := []string{"gotk-sync.yaml"}
+	errs = append(errs, addObjects(t, path.Join(flux.Dir, "gotk-sync.yaml"), flux.Sync(m, host.Dir)...))
+	for _, o := range flux.Instance(m) {
+		fluxFiles = append(fluxFiles, kube.FileName(o))
+		errs = append(errs, addObjects(t, path.Join(flux.Dir, kube.FileName(o)), o))
+	}
+	slices.Sort(fluxFiles)
+	errs = append(errs,
+		addKustomization(t, flux.Dir, fluxFiles),
+		addKustomization(t, ".", resources))
+	return errors.Join(errs...)
+}
 
-func (r *renderer) addObjects(name string, objects ...kube.Object) error {
+// unitFolder writes a unit's objects, one file each, its extra files, and
+// the folder's kustomization.yaml listing the objects, unless the folder
+// is the owner's.
+func unitFolder(t *tree.Tree, u component.Unit) error {
+	dir := path.Join(u.Layer, u.Name)
+	for _, name := range slices.Sorted(maps.Keys(u.Files)) {
+		if err := t.Add(path.Join(dir, name), u.Files[name]); err != nil {
+			return err
+		}
+	}
+	if u.OwnerFiles {
+		return nil
+	}
+	var files []string
+	for _, o := range u.Objects {
+		name := kube.FileName(o)
+		if err := addObjects(t, path.Join(dir, name), o); err != nil {
+			return model.Problemf(u.Origin, "unit %s: %v", u.Name, err)
+		}
+		files = append(files, name)
+	}
+	slices.Sort(files)
+	return addKustomization(t, dir, files)
+}
+
+func addObjects(t *tree.Tree, name string, objects ...kube.Object) error {
 	var docs [][]byte
 	for _, o := range objects {
 		b, err := kube.Marshal(o)
@@ -121,10 +204,10 @@ func (r *renderer) addObjects(name string, objects ...kube.Object) error {
 		}
 		docs = append(docs, b)
 	}
-	return r.add(name, bytes.Join(docs, []byte("---\n")))
+	return t.Add(name, bytes.Join(docs, []byte("---\n")))
 }
 
-func (r *renderer) addKustomization(dir string, resources []string) error {
+func addKustomization(t *tree.Tree, dir string, resources []string) error {
 	k := kustypes.Kustomization{
 		TypeMeta:  kustypes.TypeMeta{APIVersion: kustypes.KustomizationVersion, Kind: kustypes.KustomizationKind},
 		Resources: resources,
@@ -133,192 +216,13 @@ func (r *renderer) addKustomization(dir string, resources []string) error {
 	if err != nil {
 		return err
 	}
-	return r.add(path.Join(dir, "kustomization.yaml"), b)
+	return t.Add(path.Join(dir, "kustomization.yaml"), b)
 }
 
-// unitFolder writes a unit's objects (docs, as marshalUnits printed
-// them), one file each, and the folder's kustomization.yaml listing them.
-func (r *renderer) unitFolder(u component.Unit, docs [][]byte) error {
-	dir := path.Join(u.Layer, u.Name)
-	if u.Name == "secrets" {
-		return r.add(path.Join(dir, "README.md"), review.SecretsREADME(r.c))
+func names(edges []edge) []string {
+	var out []string
+	for _, e := range edges {
+		out = append(out, e.to)
 	}
-	var files []string
-	for i, o := range u.Objects {
-		name := kube.FileName(o)
-		if err := r.add(path.Join(dir, name), docs[i]); err != nil {
-			return fmt.Errorf("unit %s: %w", u.Name, err)
-		}
-		files = append(files, name)
-	}
-	slices.Sort(files)
-	return r.addKustomization(dir, files)
-}
-
-// marshalUnits prints every unit's objects as YAML, on all cores: at the
-// scale of hundreds of apps, printing is a good part of a render.
-func marshalUnits(units []component.Unit) ([][][]byte, error) {
-	type job struct{ unit, object int }
-	var jobs []job
-	docs := make([][][]byte, len(units))
-	for i, u := range units {
-		docs[i] = make([][]byte, len(u.Objects))
-		for j := range u.Objects {
-			jobs = append(jobs, job{i, j})
-		}
-	}
-	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for k := range next {
-				j := jobs[k]
-				docs[j.unit][j.object], errs[k] = kube.Marshal(units[j.unit].Objects[j.object])
-			}
-		})
-	}
-	for k := range jobs {
-		next <- k
-	}
-	close(next)
-	wg.Wait()
-	return docs, errors.Join(errs...)
-}
-
-// fluxKustomizations writes one file per layer with the Flux Kustomization
-// of each of its units.
-func (r *renderer) fluxKustomizations(units []component.Unit, deps map[string][]string) error {
-	for _, layer := range layers {
-		var objects []kube.Object
-		for _, u := range units {
-			if u.Layer == layer {
-				objects = append(objects, r.fluxKustomization(u, deps[u.Name]))
-			}
-		}
-		if len(objects) == 0 {
-			continue
-		}
-		if err := r.addObjects(layer+".yaml", objects...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (r *renderer) fluxKustomization(u component.Unit, deps []string) *kustomizev1.Kustomization {
-	// Flux waits this long for the unit to become healthy; a HelmRelease
-	// gets its own 10m to install, so its unit waits longer than that.
-	timeout := 5 * time.Minute
-	if slices.ContainsFunc(u.Objects, func(o kube.Object) bool { return kube.GVK(o).Kind == helmv2.HelmReleaseKind }) {
-		timeout = 15 * time.Minute
-	}
-	if u.Timeout != "" {
-		timeout, _ = time.ParseDuration(u.Timeout)
-	}
-	ks := &kustomizev1.Kustomization{
-		TypeMeta:   kube.TypeMeta(kustomizev1.GroupVersion, kustomizev1.KustomizationKind),
-		ObjectMeta: kube.Meta(u.Name, FluxNamespace),
-		Spec: kustomizev1.KustomizationSpec{
-			Interval:      metav1.Duration{Duration: 10 * time.Minute},
-			RetryInterval: &metav1.Duration{Duration: time.Minute},
-			Timeout:       &metav1.Duration{Duration: timeout},
-			Path:          r.root + "/" + path.Join(u.Layer, u.Name),
-			Prune:         true,
-			SourceRef:     kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: syncName},
-		},
-	}
-	// Health: a unit's dependents start only once what it applied is ready.
-	if len(u.Health) == 0 {
-		ks.Spec.Wait = true
-	}
-	for _, o := range u.Health {
-		gvk := kube.GVK(o)
-		ks.Spec.HealthChecks = append(ks.Spec.HealthChecks, meta.NamespacedObjectKindReference{
-			APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Name: o.GetName(), Namespace: o.GetNamespace(),
-		})
-	}
-	for _, d := range deps {
-		ks.Spec.DependsOn = append(ks.Spec.DependsOn, kustomizev1.DependencyReference{Name: d})
-	}
-	if u.Decrypt {
-		ks.Spec.Decryption = &kustomizev1.Decryption{Provider: "sops",
-			SecretRef: &meta.LocalObjectReference{Name: r.c.Flux.SOPS.SecretName}}
-	}
-	return ks
-}
-
-// sync writes the Flux sync objects and the cluster folder's root
-// kustomization.yaml, which lists exactly what Flux applies.
-func (r *renderer) sync() error {
-	f := r.c.Flux
-	interval, _ := time.ParseDuration(f.Interval)
-	repo := &sourcev1.GitRepository{
-		TypeMeta:   kube.TypeMeta(sourcev1.GroupVersion, sourcev1.GitRepositoryKind),
-		ObjectMeta: kube.Meta(syncName, FluxNamespace),
-		Spec: sourcev1.GitRepositorySpec{
-			URL:       f.URL,
-			Reference: &sourcev1.GitRepositoryRef{Branch: f.Branch},
-			Interval:  metav1.Duration{Duration: interval},
-			// The hosts folder holds per-node inputs of the bootstrap, which
-			// Flux must never apply; leave them out of the artifact too.
-			Ignore: ptrTo(strings.Join([]string{"# per-node bootstrap inputs, never applied by Flux", r.root[1:] + "/" + host.Dir + "/"}, "\n")),
-		},
-	}
-	if f.SecretName != "" {
-		repo.Spec.SecretRef = &meta.LocalObjectReference{Name: f.SecretName}
-	}
-	root := &kustomizev1.Kustomization{
-		TypeMeta:   kube.TypeMeta(kustomizev1.GroupVersion, kustomizev1.KustomizationKind),
-		ObjectMeta: kube.Meta(syncName, FluxNamespace),
-		Spec: kustomizev1.KustomizationSpec{
-			Interval:  metav1.Duration{Duration: 10 * time.Minute},
-			Path:      r.root,
-			Prune:     true,
-			SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: syncName},
-		},
-	}
-	if err := r.addObjects("flux-system/gotk-sync.yaml", repo, root); err != nil {
-		return err
-	}
-	if err := r.addKustomization("flux-system", []string{"gotk-sync.yaml"}); err != nil {
-		return err
-	}
-	resources := []string{"flux-system"}
-	for _, layer := range layers {
-		if _, ok := r.t.File(layer + ".yaml"); ok {
-			resources = append(resources, layer+".yaml")
-		}
-	}
-	return r.addKustomization(".", resources)
-}
-
-func ptrTo[T any](v T) *T { return &v }
-
-// chartPods are the label sets of the model's workloads: the pods charts
-// create, which the tree itself does not show.
-func chartPods(c *model.Cluster) []map[string]string {
-	var pods []map[string]string
-	for _, app := range c.SortedApps() {
-		for _, w := range app.Workloads {
-			pods = append(pods, w.Selector)
-		}
-	}
-	return pods
-}
-
-// Build loads a cluster from a CUE module and renders its verified tree.
-func Build(src Source, cluster string) (*model.Cluster, *tree.Tree, error) {
-	// CUE evaluates on one core: meanwhile, another fills the tables
-	// that verification would otherwise build on its critical path.
-	go verify.Warm()
-	c, err := Load(src, cluster)
-	if err != nil {
-		return nil, nil, err
-	}
-	t, err := Render(c)
-	if err != nil {
-		return nil, nil, err
-	}
-	return c, t, nil
+	return out
 }

@@ -17,13 +17,13 @@ import (
 
 func build(t testing.TB, cluster string) *tree.Tree {
 	t.Helper()
-	_, tr, err := render.Build(embedded, cluster)
+	r, err := render.Build(embedded, cluster)
 	if err != nil {
 		var b bytes.Buffer
 		render.PrintError(&b, err, "")
 		t.Fatalf("render %s:\n%s", cluster, b.String())
 	}
-	return tr
+	return r.Tree
 }
 
 // writeTree writes a tree into dir through the same path the CLI uses.
@@ -134,12 +134,12 @@ func TestNoSecretValues(t *testing.T) {
 // name and version lives in the CUE data, never in code.
 func TestNoPolylabFactsInGo(t *testing.T) {
 	c := loadPolylab(t)
-	facts := []string{c.Network.LAN, c.Network.APIVIP, c.Network.LoadBalancerPool.First, c.Network.LoadBalancerPool.Last,
+	facts := []string{c.Network.LAN.String(), c.Network.APIVIP.String(), c.Network.LoadBalancerPool.First.String(), c.Network.LoadBalancerPool.Last.String(),
 		c.Versions.K3s, c.Versions.Flux, c.Flux.URL, "192.168.20."}
 	for _, n := range c.Nodes {
 		facts = append(facts, n.Name)
-		if n.IP != "" {
-			facts = append(facts, n.IP)
+		if n.IP.IsValid() {
+			facts = append(facts, n.IP.String())
 		}
 	}
 	for _, ch := range c.Versions.Charts {
@@ -151,7 +151,7 @@ func TestNoPolylabFactsInGo(t *testing.T) {
 	for _, app := range c.Apps {
 		for _, w := range app.Workloads {
 			for _, lb := range w.LoadBalancers {
-				facts = append(facts, lb.IP)
+				facts = append(facts, lb.IP.String())
 			}
 		}
 	}

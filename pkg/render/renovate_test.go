@@ -39,7 +39,7 @@ func TestRenovateFindsEveryVersion(t *testing.T) {
 		}
 	}
 	c := loadPolylab(t)
-	want := []string{c.Versions.K3s, c.Versions.Flux}
+	want := []string{c.Versions.K3s, c.Versions.Flux, c.Versions.FluxOperator.Version}
 	for _, ch := range c.Versions.Charts {
 		want = append(want, ch.Version)
 	}

@@ -1,16 +1,12 @@
 package component
 
 import (
-	"fmt"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
 func init() {
-	register("k3s-builtin", K3sBuiltin)
-	register("flux-builtin", FluxBuiltin)
+	register(Definition[struct{}]{Name: "k3s-builtin", Render: K3sBuiltin})
+	register(Definition[struct{}]{Name: "flux-builtin", Render: FluxBuiltin})
 }
 
 // K3sBuiltin renders the "k3s-builtin" component: nothing. Its app
@@ -18,33 +14,27 @@ func init() {
 // process on the servers' host network, the nodes' kubelet and kernel),
 // so that flows and the network policies can name it; K3s installs it,
 // and the bootstrap installs K3s.
-func K3sBuiltin(c *model.Cluster, app model.App) ([]Unit, error) {
-	return builtin(app, "k3s-builtin", "K3s runs its own pods", metav1.NamespaceSystem,
-		"describes what K3s installs itself and installs nothing")
+func K3sBuiltin(m *model.Model, app *model.App, _ struct{}) ([]Unit, error) {
+	return builtin(app, "K3s runs its own pods", model.KubeSystem)
 }
 
 // FluxBuiltin renders the "flux-builtin" component: nothing. Its app
-// describes the Flux controllers that the bootstrap installs with flux
-// install (bootstrap/install.sh), so that flows can name them; Flux
-// keeps itself up to date from then on.
-func FluxBuiltin(c *model.Cluster, app model.App) ([]Unit, error) {
-	return builtin(app, "flux-builtin", "the bootstrap installs Flux", fluxNamespace,
-		"describes the Flux that the bootstrap installs and installs nothing")
+// describes the Flux controllers that the bootstrap installs, so that
+// flows can name them; Flux keeps itself up to date from then on.
+func FluxBuiltin(m *model.Model, app *model.App, _ struct{}) ([]Unit, error) {
+	return builtin(app, "the bootstrap installs Flux", model.FluxNamespace)
 }
 
 // builtin checks the app of a component that renders nothing: it lives
-// where its software does, and asks for nothing to be installed.
-func builtin(app model.App, component, where, namespace, describes string) ([]Unit, error) {
+// where its software does, and exposes nothing.
+func builtin(app *model.App, where, namespace string) ([]Unit, error) {
 	if app.Namespace != namespace {
-		return nil, fmt.Errorf("%s in namespace %s; set namespace: %q", where, namespace, namespace)
+		return nil, model.Problemf(app.Path("namespace"), "%s in namespace %s; set namespace: %q", where, namespace, namespace)
 	}
-	for _, w := range app.Workloads {
-		if len(w.LoadBalancers) > 0 {
-			return nil, fmt.Errorf("%s/%s declares a LoadBalancer; the %s component renders nothing, so no Service would serve it", app.Name, w.Name, component)
+	for _, s := range app.PodSets() {
+		if len(s.Workload.LoadBalancers) > 0 {
+			return nil, model.Problemf(s.Path("loadBalancers"), "%s declares a LoadBalancer; the %s component renders nothing, so no Service would serve it", s.Key(), app.Component)
 		}
-	}
-	if app.Helm != nil || app.Container != nil || app.Function != nil || app.Image != "" {
-		return nil, fmt.Errorf("the %s component %s: drop the app's helm, container, function and image", component, describes)
 	}
 	return nil, nil
 }

@@ -7,20 +7,22 @@ import (
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
-func init() { register("clearml", ClearML) }
+func init() {
+	register(Definition[ClearMLSettings]{Name: "clearml", Block: "helm", Render: ClearML})
+}
 
-// The settings of a "clearml" app.
-const (
-	// clearmlMongoApp and clearmlRedisApp name the apps serving ClearML's
-	// MongoDB and Redis ("app" or "app/workload"); their Service and port
-	// come from the model.
-	clearmlMongoApp = "mongodbApp"
-	clearmlRedisApp = "redisApp"
-	// clearmlElasticsearchSize and clearmlFileserverSize size the bundled
-	// Elasticsearch's volume and the file server's; the chart's otherwise.
-	clearmlElasticsearchSize = "elasticsearchSize"
-	clearmlFileserverSize    = "fileserverSize"
-)
+// ClearMLSettings are the settings of a "clearml" app (cue/schema/clearml.cue).
+type ClearMLSettings struct {
+	// MongoDBApp and RedisApp name the apps serving ClearML's MongoDB and
+	// Redis ("app" or "app/workload"); their Service and port come from
+	// the model.
+	MongoDBApp string `json:"mongodbApp"`
+	RedisApp   string `json:"redisApp"`
+	// FileserverSize and ElasticsearchSize size the file server's volume
+	// and the bundled Elasticsearch's; the chart's otherwise.
+	FileserverSize    string `json:"fileserverSize,omitempty"`
+	ElasticsearchSize string `json:"elasticsearchSize,omitempty"`
+}
 
 // clearmlServers are the chart's servers: each is a workload of the app,
 // a block of values and a Service named <app>-<server>.
@@ -39,21 +41,16 @@ const clearmlElasticsearchWorkload = "elasticsearch"
 // the chart reads. Each server's Service has the port of its workload,
 // and is a LoadBalancer on the model's IP when the workload has one; the
 // SDK configuration the web UI shows then points at those addresses.
-func ClearML(c *model.Cluster, app model.App) ([]Unit, error) {
-	if err := knownSettings(app, clearmlMongoApp, clearmlRedisApp, clearmlElasticsearchSize, clearmlFileserverSize); err != nil {
-		return nil, err
-	}
+func ClearML(m *model.Model, app *model.App, s ClearMLSettings) ([]Unit, error) {
+	var problems model.Problems
 	secret, err := secretHolding(app, clearmlSecretKeys...)
-	if err != nil {
-		return nil, err
-	}
-	mongo, err := backingService(c, app, clearmlMongoApp)
-	if err != nil {
-		return nil, err
-	}
-	redis, err := backingService(c, app, clearmlRedisApp)
-	if err != nil {
-		return nil, err
+	problems.Add(nil, err)
+	mongo, err := backingService(m, app.Path("settings", "mongodbApp"), s.MongoDBApp)
+	problems.Add(nil, err)
+	redis, err := backingService(m, app.Path("settings", "redisApp"), s.RedisApp)
+	problems.Add(nil, err)
+	if len(problems) > 0 {
+		return nil, problems
 	}
 
 	clearml := Values{"existingSecret": secret}
@@ -76,29 +73,27 @@ func ClearML(c *model.Cluster, app model.App) ([]Unit, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(w.Ports) != 1 {
-			return nil, fmt.Errorf("%s/%s: the ClearML chart's %s serves one port, and the workload declares %s", app.Name, w.Name, server, w.PortNames())
+		if len(w.Workload.Ports) != 1 {
+			return nil, model.Problemf(w.Path("ports"), "%s: the ClearML chart's %s serves one port, and the workload declares %s", w.Key(), server, w.Workload.PortNames())
 		}
-		p := w.Ports[0]
+		p := w.Workload.Ports[0]
 		service := app.Name + "-" + server
 		labels := map[string]string{"app.kubernetes.io/name": app.Name, "app.kubernetes.io/instance": service}
-		if err := selectsPods(app, w, "the ClearML chart", labels); err != nil {
+		if err := selectsPods(w, "the ClearML chart", labels); err != nil {
 			return nil, err
 		}
-		lb, ok, err := onlyLoadBalancer(app, w)
+		lb, err := onlyLoadBalancer(w)
 		if err != nil {
 			return nil, err
 		}
-		var onLB *model.LoadBalancer
-		if ok {
+		if lb != nil {
 			if lb.Service != "" && lb.Service != service {
-				return nil, fmt.Errorf("%s/%s: the LoadBalancer on %s is the chart's Service %s; drop its service name %q or set it to %q", app.Name, w.Name, lb.IP, service, lb.Service, service)
+				return nil, model.Problemf(w.Path("loadBalancers", 0, "service"), "%s: the LoadBalancer on %s is the chart's Service %s; drop its service name %q or set it to %q", w.Key(), lb.IP, service, lb.Service, service)
 			}
-			onLB = &lb
 			urls[server] = fmt.Sprintf("http://%s:%d", lb.IP, p.Port)
 		}
 		// The chart's default type is NodePort: keep what the model does not ask for closed.
-		svc, err := chartService(app, w, p, onLB, "ClusterIP")
+		svc, err := chartService(w, p, lb, "ClusterIP")
 		if err != nil {
 			return nil, err
 		}
@@ -111,22 +106,21 @@ func ClearML(c *model.Cluster, app model.App) ([]Unit, error) {
 		clearml["clientConfigurationFilesUrl"] = url
 	}
 
-	fileserverData := volumeValues(app, "class", clearmlFileserverSize)
 	elasticClaim := Values{}
 	if app.StorageClass != "" {
 		elasticClaim["storageClassName"] = app.StorageClass
 	}
-	if size := setting(app, clearmlElasticsearchSize, ""); size != "" {
-		elasticClaim["resources"] = Values{"requests": Values{"storage": size}}
+	if s.ElasticsearchSize != "" {
+		elasticClaim["resources"] = Values{"requests": Values{"storage": s.ElasticsearchSize}}
 	}
-	values["fileserver"].(Values)["storage"] = Values{"data": fileserverData}
+	values["fileserver"].(Values)["storage"] = Values{"data": volumeValues(app, "class", s.FileserverSize)}
 
 	// The Elasticsearch chart names its Service <cluster>-master and
 	// labels its pods app: <cluster>-master.
 	elasticCluster := app.Name + "-elastic"
 	values["elasticsearch"] = Values{"clusterName": elasticCluster, "volumeClaimTemplate": elasticClaim}
-	if w, err := workload(app, clearmlElasticsearchWorkload); err == nil {
-		if err := selectsPods(app, w, "the Elasticsearch chart", map[string]string{"app": elasticCluster + "-master"}); err != nil {
+	if w, ok := app.Workload(clearmlElasticsearchWorkload); ok {
+		if err := selectsPods(w, "the Elasticsearch chart", map[string]string{"app": elasticCluster + "-master"}); err != nil {
 			return nil, err
 		}
 	}
@@ -136,12 +130,13 @@ func ClearML(c *model.Cluster, app model.App) ([]Unit, error) {
 		return nil, err
 	}
 	// The other workloads' LoadBalancers are Services of their own.
-	for _, w := range app.Workloads {
-		if !slices.Contains(clearmlServers, w.Name) {
-			objects = append(objects, loadBalancerServices(app, w)...)
+	for _, w := range app.PodSets() {
+		if !w.Helper && !slices.Contains(clearmlServers, w.Workload.Name) {
+			objects = append(objects, loadBalancerServices(w, w.Workload.LoadBalancers)...)
 		}
 	}
 	u := appUnit(app, objects...)
 	u.Timeout = slowChartTimeout
+	u.Pods = chartPods(app)
 	return []Unit{u}, nil
 }

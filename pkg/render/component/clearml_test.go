@@ -16,9 +16,9 @@ var clearMLServers = []string{"apiserver", "fileserver", "webserver"}
 func TestClearMLFromModel(t *testing.T) {
 	c := testCluster(t)
 	app := testApp(t, c, "clearml")
-	s := func(key string) string { return app.Settings[key].(string) }
-	mongo, redis := testApp(t, c, s("mongodbApp")), testApp(t, c, s("redisApp"))
-	u := renderApp(t, component.ClearML, c, app.Name)
+	s := settingsOf[component.ClearMLSettings](t, app)
+	mongo, redis := testApp(t, c, s.MongoDBApp), testApp(t, c, s.RedisApp)
+	u := renderApp(t, c, app.Name)
 
 	mongoURL := fmt.Sprintf("mongodb://%s:%d", serviceHost(c, mongo), mongo.Workloads[0].Ports[0].Port)
 	cases := []valueCase{
@@ -32,10 +32,10 @@ func TestClearMLFromModel(t *testing.T) {
 			"dragonflyHost":                  serviceHost(c, redis),
 			"dragonflyPort":                  redis.Workloads[0].Ports[0].Port,
 		}},
-		{"fileserver.storage.data", map[string]any{"class": app.StorageClass, "size": s("fileserverSize")}},
+		{"fileserver.storage.data", map[string]any{"class": app.StorageClass, "size": s.FileserverSize}},
 		{"elasticsearch.volumeClaimTemplate", map[string]any{
 			"storageClassName": app.StorageClass,
-			"resources":        map[string]any{"requests": map[string]any{"storage": s("elasticsearchSize")}},
+			"resources":        map[string]any{"requests": map[string]any{"storage": s.ElasticsearchSize}},
 		}},
 	}
 	// Each server's Service: the workload's port, on its LoadBalancer IP.
@@ -45,7 +45,7 @@ func TestClearMLFromModel(t *testing.T) {
 		cases = append(cases, valueCase{server + ".service", map[string]any{
 			"type":        "LoadBalancer",
 			"port":        w.Ports[0].Port,
-			"annotations": map[string]any{component.LoadBalancerIPsAnnotation: lb.IP},
+			"annotations": map[string]any{component.LoadBalancerIPsAnnotation: lb.IP.String()},
 		}})
 		// The chart's pods carry the labels the model selects.
 		want := map[string]string{"app.kubernetes.io/name": app.Name, "app.kubernetes.io/instance": app.Name + "-" + server}
@@ -65,8 +65,11 @@ func TestClearMLFromModel(t *testing.T) {
 	if n := len(allObjects[*corev1.Service](u.Objects)); n != 0 {
 		t.Errorf("rendered %d Services; the chart's own are the LoadBalancers", n)
 	}
-	if !slices.Contains(u.Needs, component.StorageClass(app.StorageClass)) {
-		t.Errorf("unit needs %v, want StorageClass %s", u.Needs, app.StorageClass)
+	if at, ok := needAt(u, component.StorageClass(app.StorageClass)); !ok || at != "apps.clearml.storageClass" {
+		t.Errorf("unit needs %v, want StorageClass %s (at apps.%s.storageClass)", u.Needs, app.StorageClass, app.Name)
+	}
+	if u.Timeout == 0 {
+		t.Error("the unit keeps Flux's default timeout; the chart installs slowly")
 	}
 	// The Secret holds what the chart reads.
 	for _, key := range []string{"apiserver_key", "apiserver_secret", "secure_auth_token_secret", "test_user_key", "test_user_secret"} {
@@ -79,53 +82,64 @@ func TestClearMLFromModel(t *testing.T) {
 func TestClearMLFollowsModel(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		edit func(t *testing.T, c *model.Cluster)
-		want []valueCase
+		edit func(t *testing.T, c *model.Cluster) []valueCase
 	}{{
 		name: "a server's LoadBalancer IP",
-		edit: func(t *testing.T, c *model.Cluster) {
-			editApp(c, "clearml", func(app *model.App) { testWorkload(t, app, "apiserver").LoadBalancers[0].IP = "10.0.0.9" })
-		},
-		want: []valueCase{
-			{"apiserver.service.annotations", map[string]any{component.LoadBalancerIPsAnnotation: "10.0.0.9"}},
-			{"clearml.clientConfigurationApiUrl", "http://10.0.0.9:8008"},
+		edit: func(t *testing.T, c *model.Cluster) []valueCase {
+			ip := freeIP(t, c, 0)
+			editApp(c, "clearml", func(app *model.App) { testWorkload(t, app, "apiserver").LoadBalancers[0].IP = ip })
+			return []valueCase{
+				{"apiserver.service.annotations", map[string]any{component.LoadBalancerIPsAnnotation: ip.String()}},
+				{"clearml.clientConfigurationApiUrl", "http://" + ip.String() + ":8008"},
+			}
 		},
 	}, {
 		name: "a server without a LoadBalancer",
-		edit: func(t *testing.T, c *model.Cluster) {
+		edit: func(t *testing.T, c *model.Cluster) []valueCase {
 			editApp(c, "clearml", func(app *model.App) { testWorkload(t, app, "fileserver").LoadBalancers = nil })
-		},
-		want: []valueCase{
-			{"fileserver.service", map[string]any{"type": "ClusterIP", "port": 8081}},
-			{"clearml.clientConfigurationFilesUrl", nil},
+			return []valueCase{
+				{"fileserver.service", map[string]any{"type": "ClusterIP", "port": 8081}},
+				{"clearml.clientConfigurationFilesUrl", nil},
+			}
 		},
 	}, {
 		name: "the web server's port inside and out",
-		edit: func(t *testing.T, c *model.Cluster) {
+		edit: func(t *testing.T, c *model.Cluster) []valueCase {
 			editApp(c, "clearml", func(app *model.App) {
 				w := testWorkload(t, app, "webserver")
 				w.Ports[0].Port, w.LoadBalancers[0].Ports[0].Port = 8080, 8080
 			})
+			return []valueCase{{"webserver.service.port", 8080}}
 		},
-		want: []valueCase{{"webserver.service.port", 8080}},
 	}, {
 		name: "the MongoDB app's port",
-		edit: func(t *testing.T, c *model.Cluster) {
+		edit: func(t *testing.T, c *model.Cluster) []valueCase {
 			editApp(c, "clearml-mongodb", func(app *model.App) { app.Workloads[0].Ports[0].Port = 27018 })
+			return []valueCase{{"externalServices.mongodbConnectionStringAuth", "mongodb://clearml-mongodb.clearml.svc.cluster.local:27018/auth"}}
 		},
-		want: []valueCase{{"externalServices.mongodbConnectionStringAuth", "mongodb://clearml-mongodb.clearml.svc.cluster.local:27018/auth"}},
 	}, {
 		name: "the Secret",
-		edit: func(t *testing.T, c *model.Cluster) {
+		edit: func(t *testing.T, c *model.Cluster) []valueCase {
 			editApp(c, "clearml", func(app *model.App) { app.Secrets[0].Name = "elsewhere" })
+			return []valueCase{{"clearml.existingSecret", "elsewhere"}}
 		},
-		want: []valueCase{{"clearml.existingSecret", "elsewhere"}},
+	}, {
+		name: "the sizes",
+		edit: func(t *testing.T, c *model.Cluster) []valueCase {
+			editSettings(t, c, "clearml", func(s map[string]any) {
+				s["fileserverSize"], s["elasticsearchSize"] = "3Gi", "4Gi"
+			})
+			return []valueCase{
+				{"fileserver.storage.data.size", "3Gi"},
+				{"elasticsearch.volumeClaimTemplate.resources.requests.storage", "4Gi"},
+			}
+		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testCluster(t)
-			tc.edit(t, c)
-			u := renderApp(t, component.ClearML, c, "clearml")
-			checkValues(t, helmValues(t, u.Objects), tc.want)
+			want := tc.edit(t, c)
+			u := renderApp(t, c, "clearml")
+			checkValues(t, helmValues(t, u.Objects), want)
 		})
 	}
 }
@@ -133,52 +147,93 @@ func TestClearMLFollowsModel(t *testing.T) {
 func TestClearMLRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		edit func(t *testing.T, app *model.App)
+		edit func(t *testing.T, c *model.Cluster)
+		// path is the value the problem is about, from the cluster
+		// before the edit; empty for any.
+		path func(t *testing.T, c *model.Cluster) string
 		want []string
 	}{{
 		name: "a selector the chart's pods do not match",
-		edit: func(t *testing.T, app *model.App) {
-			testWorkload(t, app, "webserver").Selector = map[string]string{"app.kubernetes.io/name": "clearml-webserver"}
+		edit: func(t *testing.T, c *model.Cluster) {
+			editApp(c, "clearml", func(app *model.App) {
+				testWorkload(t, app, "webserver").Selector = map[string]string{"app.kubernetes.io/name": "clearml-webserver"}
+			})
+		},
+		path: func(t *testing.T, c *model.Cluster) string {
+			return workloadPath(t, c, "clearml", "webserver", "selector")
 		},
 		want: []string{"app.kubernetes.io/name=clearml-webserver", "app.kubernetes.io/instance=clearml-webserver"},
 	}, {
 		name: "Elasticsearch selected by the wrong label",
-		edit: func(t *testing.T, app *model.App) {
-			testWorkload(t, app, "elasticsearch").Selector = map[string]string{"app": "clearml-elastic"}
+		edit: func(t *testing.T, c *model.Cluster) {
+			editApp(c, "clearml", func(app *model.App) {
+				testWorkload(t, app, "elasticsearch").Selector = map[string]string{"app": "clearml-elastic"}
+			})
 		},
 		want: []string{"app=clearml-elastic-master"},
 	}, {
 		name: "a LoadBalancer port other than the Service's",
-		edit: func(t *testing.T, app *model.App) {
-			testWorkload(t, app, "webserver").LoadBalancers[0].Ports[0].Port = 8080
+		edit: func(t *testing.T, c *model.Cluster) {
+			editApp(c, "clearml", func(app *model.App) { testWorkload(t, app, "webserver").LoadBalancers[0].Ports[0].Port = 8080 })
+		},
+		path: func(t *testing.T, c *model.Cluster) string {
+			return workloadPath(t, c, "clearml", "webserver", "loadBalancers", 0, "ports", 0, "port")
 		},
 		want: []string{"set the LoadBalancer port"},
 	}, {
 		name: "two LoadBalancers on a server",
-		edit: func(t *testing.T, app *model.App) {
-			w := testWorkload(t, app, "apiserver")
-			w.LoadBalancers = append(w.LoadBalancers, w.LoadBalancers[0])
+		edit: func(t *testing.T, c *model.Cluster) {
+			ip := freeIP(t, c, 0)
+			editApp(c, "clearml", func(app *model.App) {
+				w := testWorkload(t, app, "apiserver")
+				second := w.LoadBalancers[0]
+				second.IP = ip
+				w.LoadBalancers = append(w.LoadBalancers, second)
+			})
+		},
+		path: func(t *testing.T, c *model.Cluster) string {
+			return workloadPath(t, c, "clearml", "apiserver", "loadBalancers")
 		},
 		want: []string{"one LoadBalancer Service"},
 	}, {
 		name: "a missing server",
-		edit: func(t *testing.T, app *model.App) {
-			app.Workloads = slices.DeleteFunc(app.Workloads, func(w model.Workload) bool { return w.Name == "fileserver" })
+		edit: func(t *testing.T, c *model.Cluster) {
+			editApp(c, "clearml", func(app *model.App) {
+				app.Workloads = slices.DeleteFunc(app.Workloads, func(w model.Workload) bool { return w.Name == "fileserver" })
+			})
+			dropFlows(c, "clearml/fileserver")
 		},
+		path: fixed("apps.clearml.workloads"),
 		want: []string{`workload named "fileserver"`},
 	}, {
 		name: "no Secret with the chart's keys",
-		edit: func(t *testing.T, app *model.App) { app.Secrets[0].Keys = []string{"apiserver_key"} },
+		edit: func(t *testing.T, c *model.Cluster) {
+			editApp(c, "clearml", func(app *model.App) { app.Secrets[0].Keys = []string{"apiserver_key"} })
+		},
+		path: fixed("apps.clearml.secrets"),
 		want: []string{"secure_auth_token_secret"},
 	}, {
 		name: "no Redis app",
-		edit: func(t *testing.T, app *model.App) { delete(app.Settings, "redisApp") },
-		want: []string{"settings.redisApp"},
+		edit: func(t *testing.T, c *model.Cluster) {
+			editSettings(t, c, "clearml", func(s map[string]any) { delete(s, "redisApp") })
+		},
+		path: fixed("apps.clearml.settings.redisApp"),
+	}, {
+		name: "an unknown setting",
+		edit: func(t *testing.T, c *model.Cluster) {
+			editSettings(t, c, "clearml", func(s map[string]any) { s["redisHost"] = "clearml-redis" })
+		},
+		path: fixed("apps.clearml.settings.redisHost"),
+		want: []string{"has no setting redisHost", "it reads", "redisApp"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testCluster(t)
-			editApp(c, "clearml", func(app *model.App) { tc.edit(t, app) })
-			renderErr(t, component.ClearML, c, "clearml", tc.want...)
+			path := ""
+			if tc.path != nil {
+				path = tc.path(t, c)
+			}
+			tc.edit(t, c)
+			renderErr(t, c, "clearml", path, tc.want...)
 		})
 	}
 }

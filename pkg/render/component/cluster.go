@@ -1,8 +1,10 @@
 package component
 
 import (
-	"maps"
+	"bytes"
+	"fmt"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -11,51 +13,108 @@ import (
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
-// systemNamespaces exist before Flux applies anything: K3s and the
-// bootstrap create them, and pruning them would break the cluster.
-var systemNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease", "flux-system"}
-
 // Namespaces renders the unit that creates every app namespace. Keeping
 // them in one unit means removing an app never deletes a namespace that
 // another app still uses.
-func Namespaces(c *model.Cluster) Unit {
-	set := map[string]bool{}
-	for _, app := range c.Apps {
-		if !slices.Contains(systemNamespaces, app.Namespace) {
-			set[app.Namespace] = true
+func Namespaces(m *model.Model) Unit {
+	u := Unit{Name: "namespaces", Layer: model.LayerInfrastructure, Origin: model.Path{"apps"},
+		Owner: "the cluster's namespaces", Rename: "rename the app that clashes"}
+	for _, ns := range m.Namespaces {
+		if slices.Contains(model.SystemNamespaces, ns.Name) {
+			continue
 		}
-	}
-	u := Unit{Name: "namespaces", Layer: model.LayerInfrastructure}
-	for _, ns := range slices.Sorted(maps.Keys(set)) {
 		u.Objects = append(u.Objects, &corev1.Namespace{
 			TypeMeta:   kube.TypeMeta(corev1.SchemeGroupVersion, "Namespace"),
-			ObjectMeta: metav1.ObjectMeta{Name: ns},
+			ObjectMeta: metav1.ObjectMeta{Name: ns.Name},
 		})
-		u.Provides = append(u.Provides, Namespace(ns))
+		u.Provides = append(u.Provides, Namespace(ns.Name))
 	}
 	return u
 }
+
+// SecretsDir is the folder of the owner's SOPS-encrypted Secrets, in the
+// infrastructure layer.
+const SecretsDir = "secrets"
 
 // Secrets is the unit for the Secrets the owner commits SOPS-encrypted in
-// clusters/<cluster>/secrets. The renderer writes none of them: the folder
-// has no kustomization.yaml of ours, so Flux applies every file the owner
-// puts there and decrypts it with the age key the bootstrap installed.
-func Secrets(c *model.Cluster) Unit {
-	u := Unit{Name: "secrets", Layer: model.LayerInfrastructure, Provides: []string{SecretsKey}, Decrypt: true}
-	for _, ns := range namespacesWithSecrets(c) {
-		if !slices.Contains(systemNamespaces, ns) {
-			u.Needs = append(u.Needs, Namespace(ns))
+// clusters/<cluster>/infrastructure/secrets. The renderer writes none of
+// them: the folder has no kustomization.yaml of ours, so Flux applies
+// every file the owner puts there and decrypts it with the age key the
+// bootstrap installed. Its README lists what the model expects.
+func Secrets(m *model.Model) Unit {
+	u := Unit{Name: SecretsDir, Layer: model.LayerInfrastructure, Provides: []Key{SecretsKey}, Decrypt: true, OwnerFiles: true,
+		Files:  map[string][]byte{"README.md": secretsREADME(m)},
+		Origin: model.Path{"apps"}, Owner: "the cluster's secrets", Rename: "rename the app that clashes"}
+	for _, ns := range m.Namespaces {
+		if slices.Contains(model.SystemNamespaces, ns.Name) {
+			continue
+		}
+		for _, app := range ns.Apps {
+			if len(app.Secrets) > 0 {
+				u.Needs = append(u.Needs, Need{Namespace(ns.Name), app.Path("secrets")})
+				break
+			}
 		}
 	}
 	return u
 }
 
-func namespacesWithSecrets(c *model.Cluster) []string {
-	set := map[string]bool{}
-	for _, app := range c.Apps {
-		if len(app.Secrets) > 0 {
-			set[app.Namespace] = true
+// DeclaredSecret is a Secret the model expects in the secrets folder, and
+// the apps that read it.
+type DeclaredSecret struct {
+	Namespace string
+	model.SecretRef
+	Apps []string
+}
+
+// DeclaredSecrets lists every Secret the apps read, by namespace and name;
+// apps that share one list the union of the keys they read.
+func DeclaredSecrets(m *model.Model) []DeclaredSecret {
+	var out []DeclaredSecret
+	for _, ns := range m.Namespaces {
+		for _, app := range ns.Apps {
+			for _, s := range app.Secrets {
+				i := slices.IndexFunc(out, func(d DeclaredSecret) bool { return d.Namespace == ns.Name && d.Name == s.Name })
+				if i < 0 {
+					out = append(out, DeclaredSecret{Namespace: ns.Name, SecretRef: model.SecretRef{Name: s.Name, Description: s.Description}})
+					i = len(out) - 1
+				}
+				d := &out[i]
+				d.Apps = append(d.Apps, app.Name)
+				for _, k := range s.Keys {
+					if !slices.Contains(d.Keys, k) {
+						d.Keys = append(d.Keys, k)
+					}
+				}
+			}
 		}
 	}
-	return slices.Sorted(maps.Keys(set))
+	slices.SortFunc(out, func(a, b DeclaredSecret) int {
+		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	})
+	return out
+}
+
+// secretsREADME tells the owner which Secrets the model expects and how to
+// commit them encrypted; the renderer never writes a secret value.
+func secretsREADME(m *model.Model) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# Secrets of %s\n\n", m.Name)
+	fmt.Fprintf(&b, "Flux applies every file in this folder and decrypts it with the age key in Secret\n")
+	fmt.Fprintf(&b, "`flux-system/%s`. Only SOPS-encrypted files belong here; render writes none.\n\n", m.Flux.SOPS.SecretName)
+	b.WriteString("To add one (with `.sops.yaml` at the repository root naming your age public key):\n\n")
+	b.WriteString("```sh\n")
+	b.WriteString("kubectl create secret generic NAME -n NAMESPACE --from-literal=KEY=VALUE --dry-run=client -o yaml \\\n")
+	b.WriteString("  | sops --encrypt --encrypted-regex '^(data|stringData)$' --input-type yaml --output-type yaml /dev/stdin \\\n")
+	fmt.Fprintf(&b, "  > clusters/%s/infrastructure/secrets/NAMESPACE-NAME.sops.yaml\n", m.Name)
+	b.WriteString("```\n\n")
+	b.WriteString("| namespace | Secret | keys | used by |\n|---|---|---|---|\n")
+	for _, s := range DeclaredSecrets(m) {
+		keys := make([]string, len(s.Keys))
+		for i, k := range s.Keys {
+			keys[i] = "`" + k + "`"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", s.Namespace, s.Name, strings.Join(keys, ", "), strings.Join(s.Apps, ", "))
+	}
+	return b.Bytes()
 }

@@ -14,12 +14,29 @@ import (
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
+func init() {
+	register(Definition[struct{}]{Name: "container", Block: "container", Render: ContainerApp})
+}
+
 // ContainerApp renders the generic "container" component: a Deployment,
 // or a StatefulSet when the app keeps data on volumes, its ClusterIP
 // Service, and its LoadBalancer Services.
-func ContainerApp(c *model.Cluster, app model.App) ([]Unit, error) {
-	w := app.Workloads[0] // the model's validation guarantees exactly one
+func ContainerApp(m *model.Model, app *model.App, _ struct{}) ([]Unit, error) {
+	s, err := soleWorkload(app)
+	if err != nil {
+		return nil, model.Problemf(app.Path("workloads"), "container app %s runs one workload, not %d", app.Name, len(app.Workloads))
+	}
+	w := s.Workload
+	for i, p := range w.Ports {
+		if p.IsRange() {
+			return nil, model.Problemf(s.Path("ports", i, "endPort"), "%s: the container component renders a Service of every port, and a Service cannot map the range %s of port %s; declare single ports", s.Key(), p.PodPorts(), p.Name)
+		}
+	}
 	spec := app.Container
+	res, err := resources(app.Path("container", "resources"), spec.Resources)
+	if err != nil {
+		return nil, err
+	}
 	pod := corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(w.Selector)},
 		Spec: corev1.PodSpec{
@@ -31,19 +48,23 @@ func ContainerApp(c *model.Cluster, app model.App) ([]Unit, error) {
 				Env:       env(spec),
 				EnvFrom:   envFrom(spec),
 				Ports:     containerPorts(w),
-				Resources: resources(spec.Resources),
+				Resources: res,
 			}},
 		},
 	}
-	place(c, &pod.Spec, w.Placement)
+	place(m, &pod.Spec, w.Placement)
 
 	var claims []corev1.PersistentVolumeClaim
-	for _, v := range spec.Volumes {
+	for i, v := range spec.Volumes {
 		pod.Spec.Containers[0].VolumeMounts = append(pod.Spec.Containers[0].VolumeMounts,
 			corev1.VolumeMount{Name: v.Name, MountPath: v.MountPath})
 		switch {
 		case v.Size != "":
-			claims = append(claims, volumeClaim(app, v))
+			claim, err := volumeClaim(app, app.Path("container", "volumes", i, "size"), v)
+			if err != nil {
+				return nil, err
+			}
+			claims = append(claims, claim)
 		case v.ConfigMap != "":
 			pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: v.Name, VolumeSource: corev1.VolumeSource{
 				ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: v.ConfigMap}}}})
@@ -82,7 +103,7 @@ func ContainerApp(c *model.Cluster, app model.App) ([]Unit, error) {
 	if len(w.Ports) > 0 {
 		objects = append(objects, clusterIPService(app.Name, app.Namespace, w))
 	}
-	objects = append(objects, loadBalancerServices(app, w)...)
+	objects = append(objects, loadBalancerServices(s, w.LoadBalancers)...)
 	return []Unit{appUnit(app, objects...)}, nil
 }
 
@@ -115,7 +136,7 @@ func envFrom(spec *model.Container) []corev1.EnvFromSource {
 	return out
 }
 
-func containerPorts(w model.Workload) []corev1.ContainerPort {
+func containerPorts(w *model.Workload) []corev1.ContainerPort {
 	var out []corev1.ContainerPort
 	for _, p := range w.Ports {
 		out = append(out, corev1.ContainerPort{Name: p.Name, ContainerPort: int32(p.TargetPort), Protocol: corev1.Protocol(p.Protocol)})
@@ -123,37 +144,59 @@ func containerPorts(w model.Workload) []corev1.ContainerPort {
 	return out
 }
 
-func resources(r *model.Resources) corev1.ResourceRequirements {
+// resources are a container's requests and limits, parsed as Kubernetes
+// parses quantities.
+func resources(at model.Path, r *model.Resources) (corev1.ResourceRequirements, error) {
 	var out corev1.ResourceRequirements
 	if r == nil {
-		return out
+		return out, nil
 	}
-	list := func(m map[string]string) corev1.ResourceList {
+	var problems model.Problems
+	list := func(kind string, m map[string]string) corev1.ResourceList {
 		if len(m) == 0 {
 			return nil
 		}
 		l := corev1.ResourceList{}
-		for k, v := range m {
-			l[corev1.ResourceName(k)] = resource.MustParse(v)
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			q, err := quantity(at.With(kind, k), m[k])
+			if err != nil {
+				problems.Add(nil, err)
+				continue
+			}
+			l[corev1.ResourceName(k)] = q
 		}
 		return l
 	}
-	out.Requests, out.Limits = list(r.Requests), list(r.Limits)
-	return out
+	out.Requests, out.Limits = list("requests", r.Requests), list("limits", r.Limits)
+	return out, problems.Err()
 }
 
-func volumeClaim(app model.App, v model.Volume) corev1.PersistentVolumeClaim {
+// quantity parses a Kubernetes quantity written at path, as the API server
+// will.
+func quantity(at model.Path, s string) (resource.Quantity, error) {
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		return q, model.Problemf(at, "%q is not a Kubernetes quantity: write a number with an optional suffix, such as 500m or 2 for CPU, and 512Mi or 4Gi for memory (Mi and Gi are powers of two; M and G powers of ten)", s)
+	}
+	return q, nil
+}
+
+func volumeClaim(app *model.App, at model.Path, v model.Volume) (corev1.PersistentVolumeClaim, error) {
+	size, err := quantity(at, v.Size)
+	if err != nil {
+		return corev1.PersistentVolumeClaim{}, err
+	}
 	pvc := corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: v.Name},
 		Spec: corev1.PersistentVolumeClaimSpec{
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			Resources: corev1.VolumeResourceRequirements{
-				Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(v.Size)},
+				Requests: corev1.ResourceList{corev1.ResourceStorage: size},
 			},
 		},
 	}
 	if app.StorageClass != "" {
 		pvc.Spec.StorageClassName = ptr.To(app.StorageClass)
 	}
-	return pvc
+	return pvc, nil
 }

@@ -2,6 +2,7 @@ package component_test
 
 import (
 	"maps"
+	"net/netip"
 	"slices"
 	"testing"
 
@@ -10,15 +11,34 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/polylab/polylab-gitops/pkg/render/component"
+	"github.com/polylab/polylab-gitops/pkg/render/kube"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
+
+// cvatUnits renders the cvat app: the chart's unit, and the unit of its
+// Nuclio projects when it creates any.
+func cvatUnits(t *testing.T, c *model.Cluster) (component.Unit, *component.Unit) {
+	t.Helper()
+	units := renderUnits(t, c, "cvat")
+	switch len(units) {
+	case 1:
+		return units[0], nil
+	case 2:
+		return units[0], &units[1]
+	}
+	t.Fatalf("rendering cvat: %d units, want the chart's and its Nuclio projects'", len(units))
+	return component.Unit{}, nil
+}
 
 func TestCVATFromModel(t *testing.T) {
 	c := testCluster(t)
 	app := testApp(t, c, "cvat")
-	s := func(key string) string { return app.Settings[key].(string) }
-	postgres, redis := testApp(t, c, s("postgresApp")), testApp(t, c, s("redisApp"))
-	u := renderApp(t, component.CVAT, c, app.Name)
+	s := settingsOf[component.CVATSettings](t, app)
+	postgres, redis := testApp(t, c, s.PostgresApp), testApp(t, c, s.RedisApp)
+	u, projects := cvatUnits(t, c)
+	if u.Name != app.Name {
+		t.Errorf("the first unit is %s, want the app's own", u.Name)
+	}
 
 	// The chart, from its OCI repository at the pinned version.
 	repo := findObject[*sourcev1.OCIRepository](t, u.Objects, app.Name)
@@ -34,24 +54,24 @@ func TestCVATFromModel(t *testing.T) {
 		{"postgresql.enabled", false},
 		{"postgresql.external.host", serviceHost(c, postgres)},
 		{"postgresql.external.port", postgres.Workloads[0].Ports[0].Port},
-		{"postgresql.secret", map[string]any{"create": false, "name": s("postgresSecret")}},
+		{"postgresql.secret", map[string]any{"create": false, "name": s.PostgresSecret}},
 		{"redis.enabled", false},
 		{"redis.external.host", serviceHost(c, redis)},
-		{"redis.secret", map[string]any{"create": false, "name": s("redisSecret")}},
-		{"cvat.kvrocks.secret", map[string]any{"create": false, "name": s("kvrocksSecret")}},
-		{"cvat.kvrocks.existingSecret", s("kvrocksSecret")},
-		{"cvat.kvrocks.defaultStorage", map[string]any{"storageClassName": app.StorageClass, "size": s("cacheSize")}},
-		{"cvat.backend.defaultStorage", map[string]any{"storageClassName": app.StorageClass, "size": s("storageSize")}},
+		{"redis.secret", map[string]any{"create": false, "name": s.RedisSecret}},
+		{"cvat.kvrocks.secret", map[string]any{"create": false, "name": s.KvrocksSecret}},
+		{"cvat.kvrocks.existingSecret", s.KvrocksSecret},
+		{"cvat.kvrocks.defaultStorage", map[string]any{"storageClassName": app.StorageClass, "size": s.CacheSize}},
+		{"cvat.backend.defaultStorage", map[string]any{"storageClassName": app.StorageClass, "size": s.StorageSize}},
 		{"nuclio.enabled", true},
 		{"analytics.enabled", false},
 		{"traefik.enabled", false},
-		{"ingress", map[string]any{"enabled": true, "hostname": s("hostname"), "className": s("ingressClass")}},
-		{"smokescreen.opts", "--allow-range=" + c.Network.Services + " --allow-range=" + c.Network.LAN},
+		{"ingress", map[string]any{"enabled": true, "hostname": s.Hostname, "className": s.IngressClass}},
+		{"smokescreen.opts", "--allow-range=" + c.Network.Services.String() + " --allow-range=" + c.Network.LAN.String()},
 	})
 	// The Secrets the chart reads are the app's own.
-	for _, key := range []string{"postgresSecret", "redisSecret", "kvrocksSecret"} {
-		if !slices.Contains(secretNames(app), s(key)) {
-			t.Errorf("settings.%s = %s, not one of the app's secrets %v", key, s(key), secretNames(app))
+	for key, name := range map[string]string{"postgresSecret": s.PostgresSecret, "redisSecret": s.RedisSecret, "kvrocksSecret": s.KvrocksSecret} {
+		if !slices.Contains(secretNames(app), name) {
+			t.Errorf("settings.%s = %s, not one of the app's secrets %v", key, name, secretNames(app))
 		}
 	}
 
@@ -59,7 +79,7 @@ func TestCVATFromModel(t *testing.T) {
 	dashboard := workloadOf(t, app, "nuclio-dashboard")
 	lb := dashboard.LoadBalancers[0]
 	svc := lbService(t, u.Objects, lb.Service)
-	if svc.Namespace != app.Namespace || svc.Annotations[component.LoadBalancerIPsAnnotation] != lb.IP || !maps.Equal(svc.Spec.Selector, dashboard.Selector) {
+	if svc.Namespace != app.Namespace || svc.Annotations[component.LoadBalancerIPsAnnotation] != lb.IP.String() || !maps.Equal(svc.Spec.Selector, dashboard.Selector) {
 		t.Errorf("Service %s = %s %v selecting %v; want %s %s selecting %v", svc.Name, svc.Namespace, svc.Annotations, svc.Spec.Selector, app.Namespace, lb.IP, dashboard.Selector)
 	}
 	http := testPort(t, dashboard, lb.Ports[0].Name)
@@ -76,8 +96,43 @@ func TestCVATFromModel(t *testing.T) {
 			t.Errorf("unit provides %v, want API group %s", u.Provides, g)
 		}
 	}
-	if !slices.Contains(u.Needs, component.StorageClass(app.StorageClass)) {
-		t.Errorf("unit needs %v, want StorageClass %s", u.Needs, app.StorageClass)
+	if at, ok := needAt(u, component.StorageClass(app.StorageClass)); !ok || at != "apps.cvat.storageClass" {
+		t.Errorf("unit needs %v, want StorageClass %s (at apps.cvat.storageClass)", u.Needs, app.StorageClass)
+	}
+	if at, ok := needAt(u, component.SecretsKey); !ok || at != "apps.cvat.secrets" {
+		t.Errorf("unit needs %v, want the owner's Secrets (at apps.cvat.secrets)", u.Needs)
+	}
+	if u.Timeout == 0 {
+		t.Error("the unit keeps Flux's default timeout; the chart installs slowly")
+	}
+
+	// The Nuclio projects the app's functions belong to, in a unit of
+	// their own: after the chart's CRDs, before the functions.
+	if len(s.NuclioProjects) == 0 {
+		t.Fatal("the polylab model creates no Nuclio project")
+	}
+	if projects == nil {
+		t.Fatal("no unit of Nuclio projects")
+	}
+	if projects.Name != app.Name+"-nuclio-projects" || projects.Layer != app.Layer || projects.Origin.String() != "apps.cvat.settings.nuclioProjects" {
+		t.Errorf("projects unit %s in %s from %s, want %s-nuclio-projects in %s from apps.cvat.settings.nuclioProjects",
+			projects.Name, projects.Layer, projects.Origin, app.Name, app.Layer)
+	}
+	if len(projects.Objects) != len(s.NuclioProjects) {
+		t.Errorf("projects unit holds %d objects, want one per project %v", len(projects.Objects), s.NuclioProjects)
+	}
+	for _, name := range s.NuclioProjects {
+		p := findObject[*kube.NuclioProject](t, projects.Objects, name)
+		if p.Namespace != app.Namespace || kube.GVK(p).Group != "nuclio.io" {
+			t.Errorf("NuclioProject %s in %s (%s), want namespace %s and group nuclio.io", name, p.Namespace, kube.GVK(p), app.Namespace)
+		}
+		if !slices.Contains(projects.Provides, component.NuclioProject(app.Namespace, name)) {
+			t.Errorf("projects unit provides %v, want project %s/%s", projects.Provides, app.Namespace, name)
+		}
+	}
+	// Flux orders the projects after the chart, whose CRDs they need.
+	if !slices.Contains(u.Provides, component.APIGroup("nuclio.io")) {
+		t.Errorf("the chart's unit provides %v, not the API group of the projects", u.Provides)
 	}
 }
 
@@ -85,14 +140,15 @@ func TestCVATFollowsModel(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		edit  func(t *testing.T, c *model.Cluster)
-		check func(t *testing.T, u component.Unit, values map[string]any)
+		check func(t *testing.T, c *model.Cluster, u component.Unit, projects *component.Unit, values map[string]any)
 	}{{
 		name: "the cluster's networks",
 		edit: func(t *testing.T, c *model.Cluster) {
-			c.Network.Services, c.Network.LAN = "10.96.0.0/12", "172.16.0.0/24"
+			c.Network.Services = mustPrefix(t, "10.96.0.0/12")
+			c.Network.LAN = mustPrefix(t, "192.168.16.0/21") // still holds every address of the model
 		},
-		check: func(t *testing.T, u component.Unit, values map[string]any) {
-			checkValues(t, values, []valueCase{{"smokescreen.opts", "--allow-range=10.96.0.0/12 --allow-range=172.16.0.0/24"}})
+		check: func(t *testing.T, c *model.Cluster, u component.Unit, projects *component.Unit, values map[string]any) {
+			checkValues(t, values, []valueCase{{"smokescreen.opts", "--allow-range=10.96.0.0/12 --allow-range=192.168.16.0/21"}})
 		},
 	}, {
 		name: "the database's port and the cluster's domain",
@@ -100,7 +156,7 @@ func TestCVATFollowsModel(t *testing.T) {
 			editApp(c, "cvat-postgresql", func(app *model.App) { app.Workloads[0].Ports[0].Port = 6543 })
 			c.Domain = "lab.example"
 		},
-		check: func(t *testing.T, u component.Unit, values map[string]any) {
+		check: func(t *testing.T, c *model.Cluster, u component.Unit, projects *component.Unit, values map[string]any) {
 			checkValues(t, values, []valueCase{
 				{"postgresql.external.port", 6543},
 				{"postgresql.external.host", "cvat-postgresql.cvat.svc.lab.example"},
@@ -109,36 +165,39 @@ func TestCVATFollowsModel(t *testing.T) {
 	}, {
 		name: "the app serving Redis",
 		edit: func(t *testing.T, c *model.Cluster) {
-			editApp(c, "cvat", func(app *model.App) { app.Settings["redisApp"] = "clearml-redis" })
+			editSettings(t, c, "cvat", func(s map[string]any) { s["redisApp"] = "clearml-redis" })
 		},
-		check: func(t *testing.T, u component.Unit, values map[string]any) {
-			checkValues(t, values, []valueCase{{"redis.external.host", serviceHost(testCluster(t), testApp(t, testCluster(t), "clearml-redis"))}})
+		check: func(t *testing.T, c *model.Cluster, u component.Unit, projects *component.Unit, values map[string]any) {
+			checkValues(t, values, []valueCase{{"redis.external.host", serviceHost(c, testApp(t, c, "clearml-redis"))}})
 		},
 	}, {
 		name: "the dashboard's LoadBalancer",
 		edit: func(t *testing.T, c *model.Cluster) {
+			ip := freeIP(t, c, 0)
 			editApp(c, "cvat", func(app *model.App) {
 				lb := &testWorkload(t, app, "nuclio-dashboard").LoadBalancers[0]
-				lb.IP, lb.Ports[0].Port = "10.1.2.3", 8888
+				lb.IP, lb.Ports[0].Port = ip, 8888
 			})
 		},
-		check: func(t *testing.T, u component.Unit, values map[string]any) {
-			app := testApp(t, testCluster(t), "cvat")
-			svc := lbService(t, u.Objects, workloadOf(t, app, "nuclio-dashboard").LoadBalancers[0].Service)
-			if svc.Annotations[component.LoadBalancerIPsAnnotation] != "10.1.2.3" || svc.Spec.Ports[0].Port != 8888 {
-				t.Errorf("Service %s = %v %v, want 10.1.2.3 port 8888", svc.Name, svc.Annotations, svc.Spec.Ports)
+		check: func(t *testing.T, c *model.Cluster, u component.Unit, projects *component.Unit, values map[string]any) {
+			lb := workloadOf(t, testApp(t, c, "cvat"), "nuclio-dashboard").LoadBalancers[0]
+			svc := lbService(t, u.Objects, lb.Service)
+			if svc.Annotations[component.LoadBalancerIPsAnnotation] != lb.IP.String() || svc.Spec.Ports[0].Port != 8888 {
+				t.Errorf("Service %s = %v %v, want %s port 8888", svc.Name, svc.Annotations, svc.Spec.Ports, lb.IP)
 			}
 		},
 	}, {
 		name: "the host name and the Secrets",
 		edit: func(t *testing.T, c *model.Cluster) {
 			editApp(c, "cvat", func(app *model.App) {
-				app.Settings["hostname"] = "annotate.example"
 				app.Secrets = append(app.Secrets, model.SecretRef{Name: "other-pg", Keys: []string{"database", "username", "password"}})
-				app.Settings["postgresSecret"] = "other-pg"
+			})
+			editSettings(t, c, "cvat", func(s map[string]any) {
+				s["hostname"] = "annotate.example"
+				s["postgresSecret"] = "other-pg"
 			})
 		},
-		check: func(t *testing.T, u component.Unit, values map[string]any) {
+		check: func(t *testing.T, c *model.Cluster, u component.Unit, projects *component.Unit, values map[string]any) {
 			checkValues(t, values, []valueCase{
 				{"ingress.hostname", "annotate.example"},
 				{"postgresql.secret.name", "other-pg"},
@@ -151,90 +210,172 @@ func TestCVATFollowsModel(t *testing.T) {
 				app.Helm.Values = map[string]any{"analytics": map[string]any{"enabled": true}, "cvat": map[string]any{"backend": map[string]any{"replicas": 2}}}
 			})
 		},
-		check: func(t *testing.T, u component.Unit, values map[string]any) {
-			app := testApp(t, testCluster(t), "cvat")
+		check: func(t *testing.T, c *model.Cluster, u component.Unit, projects *component.Unit, values map[string]any) {
 			checkValues(t, values, []valueCase{
 				{"analytics.enabled", true},
 				{"cvat.backend.replicas", 2},
-				{"cvat.backend.defaultStorage.storageClassName", app.StorageClass},
+				{"cvat.backend.defaultStorage.storageClassName", testApp(t, c, "cvat").StorageClass},
 			})
+		},
+	}, {
+		name: "the Nuclio projects",
+		edit: func(t *testing.T, c *model.Cluster) {
+			editSettings(t, c, "cvat", func(s map[string]any) { s["nuclioProjects"] = []string{"cvat", "research"} })
+		},
+		check: func(t *testing.T, c *model.Cluster, u component.Unit, projects *component.Unit, values map[string]any) {
+			if projects == nil {
+				t.Fatal("no unit of Nuclio projects")
+			}
+			var names []string
+			for _, o := range projects.Objects {
+				names = append(names, o.GetNamespace()+"/"+o.GetName())
+			}
+			want := []component.Key{component.NuclioProject("cvat", "cvat"), component.NuclioProject("cvat", "research")}
+			if !slices.Equal(names, []string{"cvat/cvat", "cvat/research"}) || !slices.Equal(projects.Provides, want) {
+				t.Errorf("projects %v providing %v, want cvat/cvat and cvat/research", names, projects.Provides)
+			}
+		},
+	}, {
+		name: "no Nuclio project",
+		edit: func(t *testing.T, c *model.Cluster) {
+			editSettings(t, c, "cvat", func(s map[string]any) { s["nuclioProjects"] = []string{} })
+		},
+		check: func(t *testing.T, c *model.Cluster, u component.Unit, projects *component.Unit, values map[string]any) {
+			if projects != nil {
+				t.Errorf("a unit %s of no project", projects.Name)
+			}
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testCluster(t)
 			tc.edit(t, c)
-			u := renderApp(t, component.CVAT, c, "cvat")
-			tc.check(t, u, helmValues(t, u.Objects))
+			u, projects := cvatUnits(t, c)
+			tc.check(t, c, u, projects, helmValues(t, u.Objects))
 		})
 	}
 }
 
 func TestCVATRefuses(t *testing.T) {
+	// secretPath is the path of the keys of the app's Secret that a setting names.
+	secretPath := func(t *testing.T, c *model.Cluster, setting string) string {
+		app := testApp(t, c, "cvat")
+		name := settingsOf[map[string]any](t, app)[setting]
+		i := slices.IndexFunc(app.Secrets, func(s model.SecretRef) bool { return s.Name == name })
+		if i < 0 {
+			t.Fatalf("settings.%s names no Secret of the app", setting)
+		}
+		return app.Path("secrets", i, "keys").String()
+	}
 	for _, tc := range []struct {
 		name string
 		edit func(t *testing.T, c *model.Cluster)
+		// path is the value the problem is about, from the cluster
+		// before the edit.
+		path func(t *testing.T, c *model.Cluster) string
 		want []string
 	}{{
 		name: "no database app",
 		edit: func(t *testing.T, c *model.Cluster) {
-			editApp(c, "cvat", func(app *model.App) { delete(app.Settings, "postgresApp") })
+			editSettings(t, c, "cvat", func(s map[string]any) { delete(s, "postgresApp") })
 		},
-		want: []string{"settings.postgresApp"},
+		path: fixed("apps.cvat.settings.postgresApp"),
 	}, {
 		name: "an unknown database app",
 		edit: func(t *testing.T, c *model.Cluster) {
-			editApp(c, "cvat", func(app *model.App) { app.Settings["postgresApp"] = "nowhere" })
+			editSettings(t, c, "cvat", func(s map[string]any) { s["postgresApp"] = "nowhere" })
 		},
-		want: []string{"settings.postgresApp", "nowhere"},
+		path: fixed("apps.cvat.settings.postgresApp"),
+		want: []string{"nowhere"},
 	}, {
 		name: "a chart app as the database",
 		edit: func(t *testing.T, c *model.Cluster) {
-			editApp(c, "cvat", func(app *model.App) { app.Settings["postgresApp"] = "minio" })
+			editSettings(t, c, "cvat", func(s map[string]any) { s["postgresApp"] = "minio" })
 		},
-		want: []string{"settings.postgresApp", "container apps"},
+		path: fixed("apps.cvat.settings.postgresApp"),
+		want: []string{"container apps"},
 	}, {
 		name: "Redis on another port",
 		edit: func(t *testing.T, c *model.Cluster) {
 			editApp(c, "cvat-redis", func(app *model.App) { app.Workloads[0].Ports[0].Port = 6380 })
 		},
-		want: []string{"settings.redisApp", "6380"},
+		path: fixed("apps.cvat.settings.redisApp"),
+		want: []string{"6380"},
 	}, {
 		name: "an undeclared Secret",
 		edit: func(t *testing.T, c *model.Cluster) {
+			name := settingsOf[component.CVATSettings](t, testApp(t, c, "cvat")).KvrocksSecret
 			editApp(c, "cvat", func(app *model.App) {
-				app.Secrets = slices.DeleteFunc(app.Secrets, func(s model.SecretRef) bool { return s.Name == app.Settings["kvrocksSecret"] })
+				app.Secrets = slices.DeleteFunc(app.Secrets, func(s model.SecretRef) bool { return s.Name == name })
 			})
 		},
-		want: []string{"settings.kvrocksSecret", "not among the app's secrets"},
+		path: fixed("apps.cvat.settings.kvrocksSecret"),
+		want: []string{"not among the app's secrets"},
 	}, {
+		// Reported at the Secret's keys, which lack what the chart reads.
 		name: "a Secret without the keys the chart reads",
 		edit: func(t *testing.T, c *model.Cluster) {
+			name := settingsOf[component.CVATSettings](t, testApp(t, c, "cvat")).PostgresSecret
 			editApp(c, "cvat", func(app *model.App) {
 				for i := range app.Secrets {
-					if app.Secrets[i].Name == app.Settings["postgresSecret"] {
+					if app.Secrets[i].Name == name {
 						app.Secrets[i].Keys = []string{"password"}
 					}
 				}
 			})
 		},
-		want: []string{"settings.postgresSecret", "database, username"},
+		path: func(t *testing.T, c *model.Cluster) string { return secretPath(t, c, "postgresSecret") },
+		want: []string{"database, username"},
 	}, {
-		name: "no host name",
+		// The strict decode refuses a setting the component does not
+		// know; CUE refuses it before (TestCVATSchema).
+		name: "an unknown setting",
 		edit: func(t *testing.T, c *model.Cluster) {
-			editApp(c, "cvat", func(app *model.App) { delete(app.Settings, "hostname") })
+			editSettings(t, c, "cvat", func(s map[string]any) { s["host"] = "x" })
 		},
-		want: []string{"settings.hostname"},
+		path: fixed("apps.cvat.settings.host"),
+		want: []string{"has no setting host", "hostname"},
 	}, {
-		name: "a misspelt setting",
+		// encoding/json alone would take hostName for hostname.
+		name: "a setting spelt with another case",
 		edit: func(t *testing.T, c *model.Cluster) {
-			editApp(c, "cvat", func(app *model.App) { app.Settings["hostName"] = "x" })
+			editSettings(t, c, "cvat", func(s map[string]any) { s["hostName"] = s["hostname"]; delete(s, "hostname") })
 		},
-		want: []string{"settings.hostName is not a setting", "hostname"},
+		path: fixed("apps.cvat.settings.hostName"),
+		want: []string{"has no setting hostName", "did you mean hostname?"},
+	}, {
+		name: "a required setting left empty",
+		edit: func(t *testing.T, c *model.Cluster) {
+			editSettings(t, c, "cvat", func(s map[string]any) { s["hostname"] = "" })
+		},
+		path: fixed("apps.cvat.settings.hostname"),
+		want: []string{"needs settings.hostname"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testCluster(t)
+			path := tc.path(t, c)
 			tc.edit(t, c)
-			renderErr(t, component.CVAT, c, "cvat", tc.want...)
+			renderErr(t, c, "cvat", path, tc.want...)
 		})
 	}
+}
+
+// TestCVATSchema: what the settings must hold, the schema checks where
+// the owner writes it; a cluster built in Go never gets that far.
+func TestCVATSchema(t *testing.T) {
+	t.Run("no host name", func(t *testing.T) {
+		cueErr(t, "apps.cue", `hostname:       "cvat.polylab.lan"`, "", "apps.cvat.settings.hostname", "required")
+	})
+	t.Run("a misspelt setting", func(t *testing.T) {
+		cueErr(t, "zz_extra.cue", "", `cluster: apps: cvat: settings: hostName: "x"`, "apps.cvat.settings.hostName", "field not allowed", "hostname")
+	})
+}
+
+// mustPrefix parses a CIDR.
+func mustPrefix(t *testing.T, s string) netip.Prefix {
+	t.Helper()
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

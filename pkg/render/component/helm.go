@@ -2,7 +2,6 @@ package component
 
 import (
 	"encoding/json"
-	"fmt"
 	"maps"
 	"strings"
 	"time"
@@ -19,29 +18,43 @@ import (
 // Values are Helm values: nested maps of JSON-able values.
 type Values = map[string]any
 
+func init() {
+	register(Definition[struct{}]{Name: "helm", Block: "helm", Render: HelmApp})
+}
+
 // HelmApp renders the generic "helm" component: the chart's source, a
 // HelmRelease with the owner's values, and a LoadBalancer Service per
 // declared LoadBalancer (a generic chart's Service values are unknown).
-func HelmApp(c *model.Cluster, app model.App) ([]Unit, error) {
+// The model says which pods the chart creates: its workloads' selectors.
+func HelmApp(m *model.Model, app *model.App, _ struct{}) ([]Unit, error) {
 	objects, err := chart(app, Values{})
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range app.Workloads {
-		objects = append(objects, loadBalancerServices(app, w)...)
+	u := appUnit(app, append(objects, workloadLoadBalancers(app)...)...)
+	u.Pods = chartPods(app)
+	return []Unit{u}, nil
+}
+
+// chartPods are the pods a chart creates, as the model's workloads and
+// helpers select them.
+func chartPods(app *model.App) []kube.PodLabels {
+	var out []kube.PodLabels
+	for _, s := range app.PodSets() {
+		out = append(out, kube.PodLabels{Namespace: app.Namespace, Labels: maps.Clone(s.Workload.Selector)})
 	}
-	return []Unit{appUnit(app, objects...)}, nil
+	return out
 }
 
 // chart renders an app's chart source and HelmRelease. computed are the
 // values the component derives from the model; the owner's values from
 // the model are merged over them, so the owner has the last word.
-func chart(app model.App, computed Values) ([]kube.Object, error) {
+func chart(app *model.App, computed Values) ([]kube.Object, error) {
 	h := app.Helm
 	values := merge(computed, h.Values)
 	raw, err := json.Marshal(values)
 	if err != nil {
-		return nil, fmt.Errorf("helm values: %w", err)
+		return nil, model.Problemf(app.Path("helm", "values"), "the Helm values do not print as JSON: %v", err)
 	}
 	release := &helmv2.HelmRelease{
 		TypeMeta:   kube.TypeMeta(helmv2.GroupVersion, helmv2.HelmReleaseKind),

@@ -2,10 +2,14 @@ package component_test
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
@@ -26,16 +30,16 @@ var (
 	modelErr  error
 )
 
-// testCluster returns a private copy of the polylab model.
+// testCluster returns a private copy of the polylab cluster.
 func testCluster(t *testing.T) *model.Cluster {
 	t.Helper()
 	modelOnce.Do(func() {
-		c, err := render.Load(render.Source{FS: cuemodule.FS, Display: "cue"}, "polylab")
+		m, err := render.Load(render.Source{FS: cuemodule.FS, Display: "cue"}, "polylab")
 		if err != nil {
 			modelErr = err
 			return
 		}
-		modelJSON, modelErr = json.Marshal(c)
+		modelJSON, modelErr = json.Marshal(m.Cluster)
 	})
 	if modelErr != nil {
 		t.Fatalf("loading the polylab model: %v", modelErr)
@@ -47,21 +51,72 @@ func testCluster(t *testing.T) *model.Cluster {
 	return &c
 }
 
-// testApp returns the named app of the model, failing if it is missing.
+// testModel validates the cluster as the renderer does; every change a
+// test makes to render must leave a valid model.
+func testModel(t *testing.T, c *model.Cluster) *model.Model {
+	t.Helper()
+	m, err := model.Validate(c)
+	if err != nil {
+		t.Fatalf("the changed model is not valid: %v", problemLines(err))
+	}
+	return m
+}
+
+// testApp returns the named app of the cluster, failing if it is missing.
 func testApp(t *testing.T, c *model.Cluster, name string) model.App {
 	t.Helper()
-	app, ok := c.Apps[name]
+	app, ok := c.AppsByName[name]
 	if !ok {
 		t.Fatalf("the model has no app %q", name)
 	}
 	return app
 }
 
-// editApp changes an app of the model in place.
+// editApp changes an app of the cluster in place.
 func editApp(c *model.Cluster, name string, edit func(app *model.App)) {
-	app := c.Apps[name]
+	app := c.AppsByName[name]
 	edit(&app)
-	c.Apps[name] = app
+	c.AppsByName[name] = app
+}
+
+// settingsOf decodes an app's settings into S, as the component reads them.
+func settingsOf[S any](t *testing.T, app model.App) S {
+	t.Helper()
+	var s S
+	if err := json.Unmarshal(app.Settings, &s); err != nil {
+		t.Fatalf("app %s: settings: %v", app.Name, err)
+	}
+	return s
+}
+
+// editSettings changes an app's settings as a map of JSON values, so a
+// test can drop or misspell a setting.
+func editSettings(t *testing.T, c *model.Cluster, name string, edit func(s map[string]any)) {
+	t.Helper()
+	editApp(c, name, func(app *model.App) { editAppSettings(t, app, edit) })
+}
+
+// editAppSettings is editSettings on an app being edited.
+func editAppSettings(t *testing.T, app *model.App, edit func(s map[string]any)) {
+	t.Helper()
+	s := map[string]any{}
+	if len(app.Settings) > 0 {
+		if err := json.Unmarshal(app.Settings, &s); err != nil {
+			t.Fatalf("app %s: settings: %v", app.Name, err)
+		}
+	}
+	edit(s)
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Settings = b
+}
+
+// dropFlows removes the flows that start or end at ref (an app, or
+// app/workload), so the model stays valid without it.
+func dropFlows(c *model.Cluster, ref string) {
+	c.Flows = slices.DeleteFunc(c.Flows, func(f model.Flow) bool { return f.From == ref || f.To == ref })
 }
 
 // testWorkload returns a pointer to an app's workload, for edits.
@@ -92,13 +147,19 @@ func testPort(t *testing.T, w model.Workload, name string) model.Port {
 	return w.Ports[i]
 }
 
-// renderUnits runs a component on an app of the model and fails on error;
-// every object must have an apiVersion and kind, and print.
-func renderUnits(t *testing.T, f component.Func, c *model.Cluster, name string) []component.Unit {
+// renderUnits validates the cluster and renders one of its apps with its
+// component, failing on error; every object must have an apiVersion and
+// kind, and print.
+func renderUnits(t *testing.T, c *model.Cluster, name string) []component.Unit {
 	t.Helper()
-	units, err := f(c, testApp(t, c, name))
+	m := testModel(t, c)
+	app := m.App(name)
+	if app == nil {
+		t.Fatalf("the model has no app %q", name)
+	}
+	units, err := component.RenderApp(m, app)
 	if err != nil {
-		t.Fatalf("rendering %s: %v", name, err)
+		t.Fatalf("rendering %s: %v", name, problemLines(err))
 	}
 	for _, u := range units {
 		for _, o := range u.Objects {
@@ -113,29 +174,114 @@ func renderUnits(t *testing.T, f component.Func, c *model.Cluster, name string) 
 	return units
 }
 
-// renderApp renders one app with a component and returns its only unit.
-func renderApp(t *testing.T, f component.Func, c *model.Cluster, name string) component.Unit {
+// renderApp renders one app and returns its only unit.
+func renderApp(t *testing.T, c *model.Cluster, name string) component.Unit {
 	t.Helper()
-	units := renderUnits(t, f, c, name)
+	units := renderUnits(t, c, name)
 	if len(units) != 1 {
 		t.Fatalf("rendering %s: %d units, want 1", name, len(units))
 	}
 	return units[0]
 }
 
-// renderErr renders one app and fails unless that fails with an error
-// mentioning each of wantIn.
-func renderErr(t *testing.T, f component.Func, c *model.Cluster, name string, wantIn ...string) {
+// renderErr validates the cluster, renders one app, and fails unless the
+// render reports a problem of the value at path (any value if path is
+// empty) whose message mentions each of wantIn.
+func renderErr(t *testing.T, c *model.Cluster, name, path string, wantIn ...string) {
 	t.Helper()
-	_, err := f(c, testApp(t, c, name))
+	m := testModel(t, c)
+	_, err := component.RenderApp(m, m.App(name))
 	if err == nil {
-		t.Fatalf("rendering %s succeeded; want an error mentioning %q", name, wantIn)
+		t.Fatalf("rendering %s succeeded; want a problem of %s mentioning %q", name, path, wantIn)
 	}
-	for _, s := range wantIn {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not mention %q", err, s)
+	wantProblem(t, err, path, wantIn...)
+}
+
+// validateErr fails unless the model's validation refuses the cluster
+// with a problem of the value at path mentioning each of wantIn.
+func validateErr(t *testing.T, c *model.Cluster, path string, wantIn ...string) {
+	t.Helper()
+	_, err := model.Validate(c)
+	if err == nil {
+		t.Fatalf("the model is valid; want a problem of %s mentioning %q", path, wantIn)
+	}
+	wantProblem(t, err, path, wantIn...)
+}
+
+// problemsOf returns the problems err holds; any other error is one
+// problem without a path.
+func problemsOf(err error) model.Problems {
+	var ps model.Problems
+	ps.Add(nil, err)
+	return ps
+}
+
+// problemLines writes every problem of err, one a line.
+func problemLines(err error) string {
+	var lines []string
+	for _, p := range problemsOf(err) {
+		lines = append(lines, p.Error())
+	}
+	return strings.Join(lines, "\n")
+}
+
+// wantProblem fails unless err holds a problem of the value at path (any,
+// if path is empty) whose message mentions each of wantIn.
+func wantProblem(t *testing.T, err error, path string, wantIn ...string) {
+	t.Helper()
+	for _, p := range problemsOf(err) {
+		// CUE quotes the selectors that are not identifiers (apps."kube-vip").
+		if path != "" && strings.ReplaceAll(p.Value.String(), `"`, "") != path {
+			continue
+		}
+		if !slices.ContainsFunc(wantIn, func(s string) bool { return !strings.Contains(p.Message, s) }) {
+			return
 		}
 	}
+	t.Errorf("problems:\n%s\nwant one of %s mentioning %q", problemLines(err), path, wantIn)
+}
+
+// cueErr loads the polylab cluster from the CUE module with one file of
+// clusters/polylab changed (old replaced by new, old occurring once; or,
+// when old is empty, a new file holding new), and fails unless loading
+// reports a problem of the value at path mentioning each of wantIn. It
+// checks what the schema refuses, which a cluster built in Go never meets.
+func cueErr(t *testing.T, file, old, new, path string, wantIn ...string) {
+	t.Helper()
+	fsys := fstest.MapFS{}
+	err := fs.WalkDir(cuemodule.FS, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := cuemodule.FS.ReadFile(name)
+		fsys[name] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "clusters/polylab/" + file
+	if old == "" {
+		if _, exists := fsys[name]; exists {
+			t.Fatalf("%s exists", name)
+		}
+		fsys[name] = &fstest.MapFile{Data: []byte("package polylab\n\n" + new + "\n")}
+	} else {
+		f, ok := fsys[name]
+		if !ok || strings.Count(string(f.Data), old) != 1 {
+			t.Fatalf("%s does not hold %q exactly once", name, old)
+		}
+		fsys[name] = &fstest.MapFile{Data: []byte(strings.Replace(string(f.Data), old, new, 1))}
+	}
+	_, err = render.Load(render.Source{FS: fsys, Display: "cue"}, "polylab")
+	var ps model.Problems
+	switch {
+	case err == nil:
+		t.Fatalf("the changed CUE loads; want a problem of %s mentioning %q", path, wantIn)
+	case !errors.As(err, &ps):
+		t.Fatalf("loading: %v; want Problems", err)
+	}
+	wantProblem(t, err, path, wantIn...)
 }
 
 // findObject returns the object of type T named name (any name if empty).
@@ -279,4 +425,57 @@ func selects(selector, labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// freeIP returns the pool address after skip free ones that no
+// LoadBalancer of the cluster claims: a LoadBalancer IP a test may give.
+func freeIP(t *testing.T, c *model.Cluster, skip int) netip.Addr {
+	t.Helper()
+	claimed := map[netip.Addr]bool{}
+	for _, app := range c.AppsByName {
+		for _, w := range append(slices.Clone(app.Workloads), app.Helpers...) {
+			for _, lb := range w.LoadBalancers {
+				claimed[lb.IP] = true
+			}
+		}
+	}
+	pool := c.Network.LoadBalancerPool
+	for a := pool.First; pool.Contains(a); a = a.Next() {
+		if claimed[a] {
+			continue
+		}
+		if skip == 0 {
+			return a
+		}
+		skip--
+	}
+	t.Fatalf("the pool %s has too few free addresses", pool)
+	return netip.Addr{}
+}
+
+// workloadPath is the path of a value of an app's workload, such as
+// apps.clearml.workloads.1.selector, as problems name it.
+func workloadPath(t *testing.T, c *model.Cluster, app, workload string, sub ...any) string {
+	t.Helper()
+	a := testApp(t, c, app)
+	i := slices.IndexFunc(a.Workloads, func(w model.Workload) bool { return w.Name == workload })
+	if i < 0 {
+		t.Fatalf("app %s has no workload %q", app, workload)
+	}
+	return a.Path("workloads", i).With(sub...).String()
+}
+
+// fixed is a path that does not depend on the cluster.
+func fixed(path string) func(*testing.T, *model.Cluster) string {
+	return func(*testing.T, *model.Cluster) string { return path }
+}
+
+// needAt returns where the unit's need of key comes from, if it has it.
+func needAt(u component.Unit, key component.Key) (string, bool) {
+	for _, n := range u.Needs {
+		if n.Key == key {
+			return n.At.String(), true
+		}
+	}
+	return "", false
 }

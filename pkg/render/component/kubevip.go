@@ -1,7 +1,6 @@
 package component
 
 import (
-	"fmt"
 	"maps"
 	"strconv"
 
@@ -16,7 +15,16 @@ import (
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
-func init() { register("kube-vip", KubeVIP) }
+func init() {
+	register(Definition[KubeVIPSettings]{Name: "kube-vip", Block: "image", Render: KubeVIP})
+}
+
+// KubeVIPSettings are the settings of a "kube-vip" app (cue/schema/kubevip.cue).
+type KubeVIPSettings struct {
+	// Interface is the network interface kube-vip announces the VIP on
+	// (vip_interface); by default, that of the default route.
+	Interface string `json:"interface,omitempty"`
+}
 
 // kube-vip's own conventions (kube-vip docs: flags, manifests/rbac.yaml).
 const (
@@ -39,8 +47,8 @@ var controlPlaneLabels = []string{"node-role.kubernetes.io/control-plane", "node
 // KubeVIP renders the "kube-vip" component: kube-vip as a DaemonSet on the
 // servers, holding the API virtual IP by ARP with leader election. It
 // serves the control plane only; MetalLB owns LoadBalancer Services.
-func KubeVIP(c *model.Cluster, app model.App) ([]Unit, error) {
-	objects, err := KubeVIPManifests(c, app)
+func KubeVIP(m *model.Model, app *model.App, s KubeVIPSettings) ([]Unit, error) {
+	objects, err := kubeVIPManifests(m, app, s)
 	if err != nil {
 		return nil, err
 	}
@@ -51,27 +59,27 @@ func KubeVIP(c *model.Cluster, app model.App) ([]Unit, error) {
 // DaemonSet. The bootstrap also writes them into the first server's
 // /var/lib/rancher/k3s/server/manifests, so that the VIP exists before
 // the other servers join through it; Flux then manages the same objects.
-func KubeVIPManifests(c *model.Cluster, app model.App) ([]kube.Object, error) {
-	w, err := soleWorkload(app)
+func KubeVIPManifests(m *model.Model, app *model.App) ([]kube.Object, error) {
+	s, err := decodeSettings[KubeVIPSettings](app)
 	if err != nil {
 		return nil, err
 	}
+	return kubeVIPManifests(m, app, s)
+}
+
+func kubeVIPManifests(m *model.Model, app *model.App, s KubeVIPSettings) ([]kube.Object, error) {
+	ws, err := soleWorkload(app)
+	if err != nil {
+		return nil, err
+	}
+	w := ws.Workload
 	if !w.HostNetwork {
-		return nil, fmt.Errorf("kube-vip answers ARP for the API virtual IP on the node's own interface, so it runs in the host network; set hostNetwork: true on workload %s", w.Name)
+		return nil, model.Problemf(ws.Path("hostNetwork"), "kube-vip answers ARP for the API virtual IP on the node's own interface, so it runs in the host network; set hostNetwork: true on workload %s", w.Name)
 	}
 	if err := noLoadBalancers(app); err != nil {
 		return nil, err
 	}
-	if app.Image == "" {
-		return nil, fmt.Errorf("the kube-vip component needs the image to run; set image")
-	}
-	if c.Network.APIVIP == "" {
-		return nil, fmt.Errorf("the cluster has no API virtual IP for kube-vip to hold; set network.apiVIP")
-	}
-	port, err := APIServerPort(c)
-	if err != nil {
-		return nil, err
-	}
+	port := m.Network.APIPort
 
 	sa := &corev1.ServiceAccount{
 		TypeMeta:   kube.TypeMeta(corev1.SchemeGroupVersion, "ServiceAccount"),
@@ -105,8 +113,8 @@ func KubeVIPManifests(c *model.Cluster, app model.App) ([]kube.Object, error) {
 		{Name: "vip_nodename", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}},
 	}
 	// Without an interface kube-vip uses the one of the default route.
-	if nic := setting(app, "interface", ""); nic != "" {
-		env = append(env, corev1.EnvVar{Name: "vip_interface", Value: nic})
+	if s.Interface != "" {
+		env = append(env, corev1.EnvVar{Name: "vip_interface", Value: s.Interface})
 	}
 	env = append(env,
 		corev1.EnvVar{Name: "vip_subnet", Value: strconv.Itoa(kubeVIPSubnet)},
@@ -118,7 +126,7 @@ func KubeVIPManifests(c *model.Cluster, app model.App) ([]kube.Object, error) {
 		corev1.EnvVar{Name: "vip_leaseduration", Value: strconv.Itoa(kubeVIPLeaseDuration)},
 		corev1.EnvVar{Name: "vip_renewdeadline", Value: strconv.Itoa(kubeVIPRenewDeadline)},
 		corev1.EnvVar{Name: "vip_retryperiod", Value: strconv.Itoa(kubeVIPRetryPeriod)},
-		corev1.EnvVar{Name: "address", Value: c.Network.APIVIP},
+		corev1.EnvVar{Name: "address", Value: m.Network.APIVIP.String()},
 	)
 
 	var onServers []corev1.NodeSelectorTerm
@@ -161,29 +169,4 @@ func KubeVIPManifests(c *model.Cluster, app model.App) ([]kube.Object, error) {
 		},
 	}
 	return []kube.Object{sa, role, binding, ds}, nil
-}
-
-// APIServerPort is the port of the Kubernetes API, on every server and
-// behind the VIP: the model's network.apiPort.
-func APIServerPort(c *model.Cluster) (int, error) {
-	return c.Network.APIPort, nil
-}
-
-// soleWorkload is the workload of an app that runs a single one.
-func soleWorkload(app model.App) (model.Workload, error) {
-	if len(app.Workloads) != 1 {
-		return model.Workload{}, fmt.Errorf("the %s component runs one workload, and the app declares %d", app.Component, len(app.Workloads))
-	}
-	return app.Workloads[0], nil
-}
-
-// noLoadBalancers refuses LoadBalancers on the workloads of a component
-// that exposes none, rather than silently not rendering them.
-func noLoadBalancers(app model.App) error {
-	for _, w := range app.Workloads {
-		if len(w.LoadBalancers) > 0 {
-			return fmt.Errorf("%s/%s declares a LoadBalancer, which the %s component does not expose; drop it", app.Name, w.Name, app.Component)
-		}
-	}
-	return nil
 }

@@ -1,7 +1,9 @@
 package component_test
 
 import (
+	"encoding/json"
 	"maps"
+	"net/netip"
 	"reflect"
 	"slices"
 	"strconv"
@@ -51,7 +53,7 @@ func apiPortOf(t *testing.T, c *model.Cluster) int {
 func TestKubeVIP(t *testing.T) {
 	c := testCluster(t)
 	app := testApp(t, c, "kube-vip")
-	units := renderUnits(t, component.KubeVIP, c, app.Name)
+	units := renderUnits(t, c, app.Name)
 	if len(units) != 1 {
 		t.Fatalf("got %d units, want 1", len(units))
 	}
@@ -84,7 +86,7 @@ func TestKubeVIP(t *testing.T) {
 		{"args", container.Args, []string{"manager"}},
 		{"capabilities added", container.SecurityContext.Capabilities.Add, []corev1.Capability{"NET_ADMIN", "NET_RAW"}},
 		{"capabilities dropped", container.SecurityContext.Capabilities.Drop, []corev1.Capability{"ALL"}},
-		{"address", env["address"], c.Network.APIVIP},
+		{"address", env["address"], c.Network.APIVIP.String()},
 		{"port", env["port"], strconv.Itoa(apiPortOf(t, c))},
 		{"cp_namespace", env["cp_namespace"], app.Namespace},
 		{"vip_arp", env["vip_arp"], "true"},
@@ -156,7 +158,8 @@ func TestKubeVIP(t *testing.T) {
 	}
 
 	// The bootstrap's copy is the very same objects.
-	manifests, err := component.KubeVIPManifests(c, app)
+	m := testModel(t, c)
+	manifests, err := component.KubeVIPManifests(m, m.App(app.Name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,10 +175,10 @@ func TestKubeVIPFollowsModel(t *testing.T) {
 		check  func(t *testing.T, c *model.Cluster, app model.App, objects []kube.Object)
 	}{{
 		name:   "API VIP",
-		change: func(c *model.Cluster, app *model.App) { c.Network.APIVIP = "192.0.2.10" },
+		change: func(c *model.Cluster, app *model.App) { c.Network.APIVIP = freeLANAddr(c) },
 		check: func(t *testing.T, c *model.Cluster, app model.App, objects []kube.Object) {
-			if env, _ := kubeVIPEnv(t, findObject[*appsv1.DaemonSet](t, objects, "")); env["address"] != "192.0.2.10" {
-				t.Errorf("address = %q, want the changed VIP", env["address"])
+			if env, _ := kubeVIPEnv(t, findObject[*appsv1.DaemonSet](t, objects, "")); env["address"] != c.Network.APIVIP.String() {
+				t.Errorf("address = %q, want the changed VIP %s", env["address"], c.Network.APIVIP)
 			}
 		},
 	}, {
@@ -222,7 +225,7 @@ func TestKubeVIPFollowsModel(t *testing.T) {
 		},
 	}, {
 		name:   "interface setting",
-		change: func(c *model.Cluster, app *model.App) { app.Settings = map[string]any{"interface": "eno1"} },
+		change: func(c *model.Cluster, app *model.App) { app.Settings = json.RawMessage(`{"interface": "eno1"}`) },
 		check: func(t *testing.T, c *model.Cluster, app model.App, objects []kube.Object) {
 			if env, _ := kubeVIPEnv(t, findObject[*appsv1.DaemonSet](t, objects, "")); env["vip_interface"] != "eno1" {
 				t.Errorf("vip_interface = %q, want eno1", env["vip_interface"])
@@ -233,10 +236,10 @@ func TestKubeVIPFollowsModel(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := testCluster(t)
 			app := testApp(t, c, "kube-vip")
-			delete(c.Apps, app.Name)
+			delete(c.AppsByName, app.Name)
 			tt.change(c, &app)
-			c.Apps[app.Name] = app
-			objects := renderUnits(t, component.KubeVIP, c, app.Name)[0].Objects
+			c.AppsByName[app.Name] = app
+			objects := renderUnits(t, c, app.Name)[0].Objects
 			tt.check(t, c, app, objects)
 		})
 	}
@@ -246,27 +249,58 @@ func TestKubeVIPRefuses(t *testing.T) {
 	tests := []struct {
 		name   string
 		change func(c *model.Cluster, app *model.App)
+		path   string
 		want   string
 	}{{
 		name:   "not in the host network",
 		change: func(c *model.Cluster, app *model.App) { app.Workloads[0].HostNetwork = false },
+		path:   "apps.kube-vip.workloads.0.hostNetwork",
 		want:   "hostNetwork: true",
 	}, {
-		name:   "two workloads",
-		change: func(c *model.Cluster, app *model.App) { app.Workloads = append(app.Workloads, app.Workloads[0]) },
-		want:   "runs one workload",
+		name: "two workloads",
+		change: func(c *model.Cluster, app *model.App) {
+			second := app.Workloads[0]
+			second.Name, second.Selector = "kube-vip-2", map[string]string{"app.kubernetes.io/name": "kube-vip-2"}
+			app.Workloads = append(app.Workloads, second)
+		},
+		path: "apps.kube-vip.workloads",
+		want: "runs one workload",
 	}, {
 		name: "a LoadBalancer",
 		change: func(c *model.Cluster, app *model.App) {
-			app.Workloads[0].LoadBalancers = []model.LoadBalancer{{IP: "192.0.2.20"}}
+			app.Workloads[0].LoadBalancers = []model.LoadBalancer{{IP: freeIP(t, c, 0)}}
 		},
+		path: "apps.kube-vip.workloads.0.loadBalancers",
 		want: "does not expose",
+	}, {
+		name:   "no image",
+		change: func(c *model.Cluster, app *model.App) { app.Image = "" },
+		path:   "apps.kube-vip",
+		want:   "needs a image block",
+	}, {
+		name:   "an unknown setting",
+		change: func(c *model.Cluster, app *model.App) { app.Settings = json.RawMessage(`{"iface": "eno1"}`) },
+		path:   "apps.kube-vip.settings.iface",
+		want:   "has no setting iface; it reads interface",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := testCluster(t)
 			editApp(c, "kube-vip", func(app *model.App) { tt.change(c, app) })
-			renderErr(t, component.KubeVIP, c, "kube-vip", tt.want)
+			renderErr(t, c, "kube-vip", tt.path, tt.want)
 		})
 	}
+}
+
+// freeLANAddr is an address of the LAN that no node, VIP or pool holds.
+func freeLANAddr(c *model.Cluster) netip.Addr {
+	taken := map[netip.Addr]bool{c.Network.APIVIP: true}
+	for _, n := range c.Nodes {
+		taken[n.IP] = true
+	}
+	a := c.Network.LAN.Masked().Addr().Next()
+	for taken[a] || c.Network.LoadBalancerPool.Contains(a) {
+		a = a.Next()
+	}
+	return a
 }

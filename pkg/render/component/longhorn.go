@@ -1,7 +1,6 @@
 package component
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,7 +10,9 @@ import (
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
-func init() { register("longhorn", Longhorn) }
+func init() {
+	register(Definition[struct{}]{Name: "longhorn", Block: "helm", Pods: longhornPods, Render: Longhorn})
+}
 
 // Longhorn's own conventions (chart/values.yaml and chart/README.md).
 const (
@@ -30,22 +31,8 @@ const (
 	longhornMaxReplicas = 3
 )
 
-// requiredPod is a set of pods a component runs, which the model must
-// describe (as a workload or a helper, by its labels) when the namespace
-// has a default deny: they would be cut off without a word otherwise.
-type requiredPod struct {
-	what      string
-	labels    map[string]string
-	apiServer bool
-}
-
-// longhornPods are the pods Longhorn v1.12 runs with its default settings
-// (v1 data engine), by the labels that longhorn-manager (types/types.go,
-// csi/deployment.go) and the chart (chart/templates) give them. Backing
-// images, support bundles and recurring jobs start pods only when used;
-// the model may describe them as helpers.
-func longhornPods() []requiredPod {
-	return []requiredPod{
+func longhornPods(*model.App) []Pod {
+	return []Pod{
 		{"longhorn-manager, its API, admission webhook and recovery backend", map[string]string{"app": "longhorn-manager"}, true},
 		{"the UI", map[string]string{"app": "longhorn-ui"}, false},
 		{"the instance managers, which run the engines and replicas", map[string]string{"longhorn.io/component": "instance-manager"}, false},
@@ -74,25 +61,25 @@ const jobNameLabel = "batch.kubernetes.io/job-name"
 // NetworkPolicies add up, so they would only widen the model's. The
 // upgrade checker is turned off too: it calls Longhorn's upgrade
 // responder on the internet, which no flow allows.
-func Longhorn(c *model.Cluster, app model.App) ([]Unit, error) {
+func Longhorn(m *model.Model, app *model.App, _ struct{}) ([]Unit, error) {
 	if app.Namespace != longhornNamespace {
-		return nil, fmt.Errorf("the Longhorn chart installs in namespace %s only; set namespace: %q", longhornNamespace, longhornNamespace)
+		return nil, model.Problemf(app.Path("namespace"), "the Longhorn chart installs in namespace %s only; set namespace: %q", longhornNamespace, longhornNamespace)
 	}
 	if !slices.Equal(app.Provides.StorageClasses, []string{LonghornStorageClass}) {
-		return nil, fmt.Errorf("the Longhorn chart creates the StorageClass %q and no other; set provides.storageClasses: [%q]", LonghornStorageClass, LonghornStorageClass)
+		return nil, model.Problemf(app.Path("provides", "storageClasses"), "the Longhorn chart creates the StorageClass %q and no other; set provides.storageClasses: [%q]", LonghornStorageClass, LonghornStorageClass)
 	}
 	if app.StorageClass != "" && app.StorageClass != LonghornStorageClass {
-		return nil, fmt.Errorf("Longhorn provides storage and needs none; drop storageClass %q", app.StorageClass)
+		return nil, model.Problemf(app.Path("storageClass"), "Longhorn provides storage and needs none; drop storageClass %q", app.StorageClass)
 	}
-	storage := c.StorageNodes()
+	storage := m.StorageNodes
 	if len(storage) == 0 {
-		return nil, fmt.Errorf("no built node holds Longhorn's volume replicas; set storage: true on at least one node that is not planned")
+		return nil, model.Problemf(model.Path{"nodes"}, "no built node holds Longhorn's volume replicas; set storage: true on at least one node that is not planned")
 	}
 	replicas := min(longhornMaxReplicas, len(storage))
 
 	// Longhorn's manager and CSI driver must run on every node where a pod
 	// may mount a volume, tainted ones included (the GPU node).
-	taints := activeTaints(c)
+	taints := activeTaints(m)
 	tolerated := tolerations(taints)
 	var toleration []string
 	for _, t := range taints {
@@ -118,7 +105,7 @@ func Longhorn(c *model.Cluster, app model.App) ([]Unit, error) {
 		},
 		"defaultSettings": defaults,
 	}
-	if slices.Contains(RestrictedNamespaces(c), app.Namespace) {
+	if m.Restricted(app.Namespace) {
 		values["networkPolicies"] = Values{"restrictInternalTraffic": false}
 		defaults["upgradeChecker"] = false
 	}
@@ -131,22 +118,22 @@ func Longhorn(c *model.Cluster, app model.App) ([]Unit, error) {
 	if err != nil {
 		return nil, err
 	}
-	lb, ok, err := onlyLoadBalancer(app, ui)
+	lb, err := onlyLoadBalancer(ui)
 	if err != nil {
 		return nil, err
 	}
-	if ok {
-		if err := sameServicePorts(app, ui, lb); err != nil {
+	if lb != nil {
+		if err := sameServicePorts(ui, lb); err != nil {
 			return nil, err
 		}
 		values["service"] = Values{"ui": Values{
 			"type":        string(corev1.ServiceTypeLoadBalancer),
-			"annotations": loadBalancerAnnotations(lb),
+			"annotations": loadBalancerAnnotations(*lb),
 		}}
 	}
-	for _, w := range app.Workloads {
-		if w.Name != ui.Name && len(w.LoadBalancers) > 0 {
-			return nil, fmt.Errorf("%s/%s declares a LoadBalancer; the Longhorn chart exposes only its UI (workload %s) that way", app.Name, w.Name, ui.Name)
+	for _, w := range app.PodSets() {
+		if w.Workload.Name != ui.Workload.Name && len(w.Workload.LoadBalancers) > 0 {
+			return nil, model.Problemf(w.Path("loadBalancers"), "%s declares a LoadBalancer; the Longhorn chart exposes only its UI (workload %s) that way", w.Key(), ui.Workload.Name)
 		}
 	}
 
@@ -154,14 +141,16 @@ func Longhorn(c *model.Cluster, app model.App) ([]Unit, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []Unit{appUnit(app, objects...)}, nil
+	u := appUnit(app, objects...)
+	u.Pods = chartPods(app)
+	return []Unit{u}, nil
 }
 
 // activeTaints are the taints of the nodes that are built, each once, in
 // a stable order.
-func activeTaints(c *model.Cluster) []model.Taint {
+func activeTaints(m *model.Model) []model.Taint {
 	var out []model.Taint
-	for _, n := range c.ActiveNodes() {
+	for _, n := range m.Built {
 		for _, t := range n.Taints {
 			if !slices.Contains(out, t) {
 				out = append(out, t)

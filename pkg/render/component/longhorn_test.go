@@ -18,7 +18,7 @@ import (
 func longhornValues(t *testing.T, c *model.Cluster) map[string]any {
 	t.Helper()
 	app := testApp(t, c, "longhorn")
-	units := renderUnits(t, component.Longhorn, c, app.Name)
+	units := renderUnits(t, c, app.Name)
 	if len(units) != 1 {
 		t.Fatalf("got %d units, want 1", len(units))
 	}
@@ -99,7 +99,7 @@ func checkLonghornReplicas(t *testing.T, values map[string]any, want int) {
 func TestLonghorn(t *testing.T) {
 	c := testCluster(t)
 	app := testApp(t, c, "longhorn")
-	units := renderUnits(t, component.Longhorn, c, app.Name)
+	units := renderUnits(t, c, app.Name)
 	if !slices.Contains(units[0].Provides, component.StorageClass(component.LonghornStorageClass)) {
 		t.Errorf("unit provides %v, want the StorageClass %s", units[0].Provides, component.LonghornStorageClass)
 	}
@@ -108,7 +108,7 @@ func TestLonghorn(t *testing.T) {
 	}
 	values := longhornValues(t, c)
 
-	storage := len(c.StorageNodes())
+	storage := len(testModel(t, c).StorageNodes)
 	if storage == 0 {
 		t.Fatal("the polylab model has no storage node")
 	}
@@ -129,7 +129,7 @@ func TestLonghorn(t *testing.T) {
 		{[]string{"persistence", "defaultClass"}, true},
 		{[]string{"defaultSettings", "createDefaultDiskLabeledNodes"}, true},
 		{[]string{"service", "ui", "type"}, "LoadBalancer"},
-		{[]string{"service", "ui", "annotations"}, map[string]any{component.LoadBalancerIPsAnnotation: ui.LoadBalancers[0].IP}},
+		{[]string{"service", "ui", "annotations"}, map[string]any{component.LoadBalancerIPsAnnotation: ui.LoadBalancers[0].IP.String()}},
 	}
 	for _, ch := range checks {
 		if got := dig(values, ch.keys...); !reflect.DeepEqual(got, ch.want) {
@@ -213,7 +213,7 @@ func TestLonghornFollowsModel(t *testing.T) {
 		change: func(c *model.Cluster) {
 			for i := range c.Nodes {
 				if c.Nodes[i].Planned {
-					c.Nodes[i].Planned, c.Nodes[i].IP = false, "192.0.2.50"
+					c.Nodes[i].Planned, c.Nodes[i].IP = false, freeLANAddr(c)
 				}
 			}
 		},
@@ -236,16 +236,17 @@ func TestLonghornFollowsModel(t *testing.T) {
 		},
 	}, {
 		name:   "UI IP",
-		change: func(c *model.Cluster) { c.Apps["longhorn"].Workloads[0].LoadBalancers[0].IP = "192.0.2.60" },
+		change: func(c *model.Cluster) { c.AppsByName["longhorn"].Workloads[0].LoadBalancers[0].IP = freeIP(t, c, 0) },
 		check: func(t *testing.T, c *model.Cluster, values map[string]any) {
-			if got := dig(values, "service", "ui", "annotations", component.LoadBalancerIPsAnnotation); got != "192.0.2.60" {
-				t.Errorf("UI Service asks for %v, want the changed IP", got)
+			want := c.AppsByName["longhorn"].Workloads[0].LoadBalancers[0].IP.String()
+			if got := dig(values, "service", "ui", "annotations", component.LoadBalancerIPsAnnotation); got != want {
+				t.Errorf("UI Service asks for %v, want the changed IP %s", got, want)
 			}
 		},
 	}, {
 		name: "UI without LoadBalancer",
 		change: func(c *model.Cluster) {
-			c.Apps["longhorn"].Workloads[0].LoadBalancers = nil
+			c.AppsByName["longhorn"].Workloads[0].LoadBalancers = nil
 		},
 		check: func(t *testing.T, c *model.Cluster, values map[string]any) {
 			if got := dig(values, "service"); got != nil {
@@ -255,18 +256,18 @@ func TestLonghornFollowsModel(t *testing.T) {
 	}, {
 		name: "chart version",
 		change: func(c *model.Cluster) {
-			app := c.Apps["longhorn"]
+			app := c.AppsByName["longhorn"]
 			h := *app.Helm
 			h.Chart.Version = "9.9.9"
 			app.Helm = &h
-			c.Apps["longhorn"] = app
+			c.AppsByName["longhorn"] = app
 		},
 		check: func(t *testing.T, c *model.Cluster, values map[string]any) {}, // longhornValues checks the chart
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := testCluster(t)
-			if ui := c.Apps["longhorn"].Workloads[0]; ui.Name != "ui" {
+			if ui := c.AppsByName["longhorn"].Workloads[0]; ui.Name != "ui" {
 				t.Fatalf("the test expects longhorn's first workload to be ui, not %s", ui.Name)
 			}
 			tt.change(c)
@@ -279,6 +280,7 @@ func TestLonghornRefuses(t *testing.T) {
 	tests := []struct {
 		name   string
 		change func(c *model.Cluster, app *model.App)
+		path   string
 		want   string
 	}{{
 		name: "no storage node",
@@ -287,6 +289,7 @@ func TestLonghornRefuses(t *testing.T) {
 				c.Nodes[i].Storage = false
 			}
 		},
+		path: "nodes",
 		want: "no built node holds",
 	}, {
 		name: "storage only on planned nodes",
@@ -295,35 +298,44 @@ func TestLonghornRefuses(t *testing.T) {
 				c.Nodes[i].Storage = c.Nodes[i].Planned
 			}
 		},
+		path: "nodes",
 		want: "no built node holds",
 	}, {
 		name:   "another namespace",
 		change: func(c *model.Cluster, app *model.App) { app.Namespace = "storage" },
+		path:   "apps.longhorn.namespace",
 		want:   "longhorn-system only",
 	}, {
 		name:   "a StorageClass the chart does not create",
 		change: func(c *model.Cluster, app *model.App) { app.Provides.StorageClasses = []string{"fast"} },
+		path:   "apps.longhorn.provides.storageClasses",
 		want:   "creates the StorageClass",
 	}, {
 		name:   "needs another StorageClass",
 		change: func(c *model.Cluster, app *model.App) { app.StorageClass = "local-path" },
+		path:   "apps.longhorn.storageClass",
 		want:   "needs none",
 	}, {
 		name: "a LoadBalancer on the manager",
 		change: func(c *model.Cluster, app *model.App) {
-			app.Workloads[1].LoadBalancers = []model.LoadBalancer{{IP: "192.0.2.61"}}
+			app.Workloads[1].LoadBalancers = []model.LoadBalancer{{IP: freeIP(t, c, 0)}}
 		},
+		path: "apps.longhorn.workloads.1.loadBalancers",
 		want: "exposes only its UI",
 	}, {
-		name:   "no ui workload",
-		change: func(c *model.Cluster, app *model.App) { app.Workloads = app.Workloads[1:] },
-		want:   `workload named "ui"`,
+		name: "no ui workload",
+		change: func(c *model.Cluster, app *model.App) {
+			app.Workloads = app.Workloads[1:]
+			dropFlows(c, "longhorn/ui")
+		},
+		path: "apps.longhorn.workloads",
+		want: `workload named "ui"`,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := testCluster(t)
 			editApp(c, "longhorn", func(app *model.App) { tt.change(c, app) })
-			renderErr(t, component.Longhorn, c, "longhorn", tt.want)
+			renderErr(t, c, "longhorn", tt.path, tt.want)
 		})
 	}
 }

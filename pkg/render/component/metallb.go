@@ -1,15 +1,15 @@
 package component
 
 import (
-	"fmt"
-
 	"k8s.io/utils/ptr"
 
 	"github.com/polylab/polylab-gitops/pkg/render/kube"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
-func init() { register("metallb", MetalLB) }
+func init() {
+	register(Definition[struct{}]{Name: "metallb", Block: "helm", Render: MetalLB})
+}
 
 // MetalLBPool names the IPAddressPool of the model's one LoadBalancer
 // range, and the L2Advertisement that announces it: the range lives on
@@ -23,14 +23,11 @@ const MetalLBPool = "lan"
 //
 // MetalLB runs in layer 2 mode only: the speakers answer ARP for the
 // addresses of the model's pool, and no BGP router is involved.
-func MetalLB(c *model.Cluster, app model.App) ([]Unit, error) {
+func MetalLB(m *model.Model, app *model.App, _ struct{}) ([]Unit, error) {
 	if err := noLoadBalancers(app); err != nil {
 		return nil, err
 	}
-	pool := c.Network.LoadBalancerPool
-	if pool.First == "" || pool.Last == "" {
-		return nil, fmt.Errorf("the metallb component hands out the addresses of network.loadBalancerPool, which has none")
-	}
+	pool := m.Network.LoadBalancerPool
 	objects, err := chart(app, Values{
 		// Chart 0.16 defaults to the FRR-K8s BGP backend; layer 2 needs
 		// neither it nor the speakers' deprecated FRR sidecar.
@@ -45,7 +42,7 @@ func MetalLB(c *model.Cluster, app model.App) ([]Unit, error) {
 		TypeMeta:   kube.TypeMeta(kube.MetalLBGroupVersion, "IPAddressPool"),
 		ObjectMeta: kube.Meta(MetalLBPool, app.Namespace),
 		Spec: kube.IPAddressPoolSpec{
-			Addresses: []string{pool.First + "-" + pool.Last},
+			Addresses: []string{pool.String()},
 			// Every LoadBalancer IP is planned in the model, and each
 			// Service asks for its own by annotation. A Service that asks
 			// for none stays pending instead of taking an address the
@@ -58,6 +55,8 @@ func MetalLB(c *model.Cluster, app model.App) ([]Unit, error) {
 		ObjectMeta: kube.Meta(MetalLBPool, app.Namespace),
 		Spec:       kube.L2AdvertisementSpec{IPAddressPools: []string{ipPool.Name}},
 	}
-	config := Unit{Name: app.Name + "-config", Layer: app.Layer, Objects: []kube.Object{ipPool, l2}}
-	return []Unit{appUnit(app, objects...), config}, nil
+	config := Unit{Name: app.Name + "-config", Layer: app.Layer, Objects: []kube.Object{ipPool, l2}, Origin: model.Path{"network", "loadBalancerPool"}}
+	u := appUnit(app, objects...)
+	u.Pods = chartPods(app)
+	return []Unit{u, config}, nil
 }

@@ -16,7 +16,7 @@ import (
 func TestMetalLB(t *testing.T) {
 	c := testCluster(t)
 	app := testApp(t, c, "metallb")
-	units := renderUnits(t, component.MetalLB, c, app.Name)
+	units := renderUnits(t, c, app.Name)
 	if len(units) != 2 {
 		t.Fatalf("got %d units, want the chart's and its configuration's", len(units))
 	}
@@ -41,7 +41,7 @@ func TestMetalLB(t *testing.T) {
 
 	// The configuration: the model's pool, on demand only, announced by ARP.
 	pool := findObject[*kube.IPAddressPool](t, config.Objects, "")
-	want := c.Network.LoadBalancerPool.First + "-" + c.Network.LoadBalancerPool.Last
+	want := c.Network.LoadBalancerPool.First.String() + "-" + c.Network.LoadBalancerPool.Last.String()
 	if !slices.Equal(pool.Spec.Addresses, []string{want}) {
 		t.Errorf("pool addresses = %v, want [%s]", pool.Spec.Addresses, want)
 	}
@@ -62,6 +62,10 @@ func TestMetalLB(t *testing.T) {
 			t.Errorf("%s needs %s, which the chart's unit does not provide (it provides %v)", kube.Ref(o), key, chartUnit.Provides)
 		}
 	}
+	// A problem with the configuration is one of the pool.
+	if got := config.Origin.String(); got != "network.loadBalancerPool" {
+		t.Errorf("the configuration unit comes from %s, want network.loadBalancerPool", got)
+	}
 	if len(config.Provides) > 0 {
 		t.Errorf("the configuration unit provides %v; only the chart's provides anything", config.Provides)
 	}
@@ -75,11 +79,12 @@ func TestMetalLBFollowsModel(t *testing.T) {
 	}{{
 		name: "pool",
 		change: func(c *model.Cluster, app *model.App) {
-			c.Network.LoadBalancerPool.First, c.Network.LoadBalancerPool.Last = "192.0.2.100", "192.0.2.120"
+			// One address wider: every LoadBalancer IP stays inside.
+			c.Network.LoadBalancerPool.Last = c.Network.LoadBalancerPool.Last.Next()
 		},
 		check: func(t *testing.T, app model.App, units []component.Unit) {
 			pool := findObject[*kube.IPAddressPool](t, units[1].Objects, "")
-			if !slices.Equal(pool.Spec.Addresses, []string{"192.0.2.100-192.0.2.120"}) {
+			if !slices.Equal(pool.Spec.Addresses, []string{"192.168.20.235-192.168.20.246"}) {
 				t.Errorf("pool addresses = %v, want the changed range", pool.Spec.Addresses)
 			}
 		},
@@ -124,8 +129,8 @@ func TestMetalLBFollowsModel(t *testing.T) {
 			c := testCluster(t)
 			app := testApp(t, c, "metallb")
 			tt.change(c, &app)
-			c.Apps[app.Name] = app
-			tt.check(t, app, renderUnits(t, component.MetalLB, c, app.Name))
+			c.AppsByName[app.Name] = app
+			tt.check(t, app, renderUnits(t, c, app.Name))
 		})
 	}
 }
@@ -133,7 +138,7 @@ func TestMetalLBFollowsModel(t *testing.T) {
 func TestMetalLBRelease(t *testing.T) {
 	c := testCluster(t)
 	app := testApp(t, c, "metallb")
-	units := renderUnits(t, component.MetalLB, c, app.Name)
+	units := renderUnits(t, c, app.Name)
 	hr := findObject[*helmv2.HelmRelease](t, units[0].Objects, app.Name)
 	// The model's workload selectors assume the chart's default names,
 	// which follow the release name.
@@ -144,9 +149,8 @@ func TestMetalLBRelease(t *testing.T) {
 
 func TestMetalLBRefusesLoadBalancers(t *testing.T) {
 	c := testCluster(t)
-	app := testApp(t, c, "metallb")
-	app.Workloads[0].LoadBalancers = []model.LoadBalancer{{IP: "192.0.2.30"}}
-	if _, err := component.MetalLB(c, app); err == nil || !strings.Contains(err.Error(), "does not expose") {
-		t.Errorf("error = %v, want one refusing the LoadBalancer", err)
-	}
+	editApp(c, "metallb", func(app *model.App) {
+		app.Workloads[0].LoadBalancers = []model.LoadBalancer{{IP: freeIP(t, c, 0)}}
+	})
+	renderErr(t, c, "metallb", "apps.metallb.workloads.0.loadBalancers", "does not expose")
 }

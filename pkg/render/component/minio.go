@@ -1,23 +1,24 @@
 package component
 
 import (
-	"fmt"
 	"strconv"
 
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
-func init() { register("minio", MinIO) }
+func init() {
+	register(Definition[MinIOSettings]{Name: "minio", Block: "helm", Render: MinIO})
+}
 
-// The settings of a "minio" app.
-const (
-	// minioBuckets lists the buckets the chart's post-install job creates.
-	minioBuckets = "buckets"
-	// minioSize sizes the data volume; the chart's size otherwise.
-	minioSize = "size"
-	// minioMemory is the memory the server requests.
-	minioMemory = "memory"
-)
+// MinIOSettings are the settings of a "minio" app (cue/schema/minio.cue).
+type MinIOSettings struct {
+	// Buckets are created by the chart's post-install Job.
+	Buckets []string `json:"buckets,omitempty"`
+	// Size sizes the data volume; the chart's size otherwise.
+	Size string `json:"size,omitempty"`
+	// Memory is what the server requests.
+	Memory string `json:"memory,omitempty"`
+}
 
 // minioDefaultMemory replaces the chart's request of 16Gi, which no small
 // node can schedule.
@@ -36,61 +37,57 @@ const (
 // <app>-console for the console) on the workload's ports. A LoadBalancer
 // of the model whose service is one of those names makes that Service a
 // LoadBalancer on its IP; any other gets a Service of its own.
-func MinIO(c *model.Cluster, app model.App) ([]Unit, error) {
-	if err := knownSettings(app, minioBuckets, minioSize, minioMemory); err != nil {
-		return nil, err
-	}
+func MinIO(m *model.Model, app *model.App, s MinIOSettings) ([]Unit, error) {
 	w, err := soleWorkload(app)
 	if err != nil {
 		return nil, err
 	}
-	api, err := findPort(app, w, minioAPIPortName)
-	if err != nil {
-		return nil, err
-	}
-	console, err := findPort(app, w, minioConsolePortName)
-	if err != nil {
-		return nil, err
-	}
+	var problems model.Problems
+	api, err := findPort(w, minioAPIPortName)
+	problems.Add(nil, err)
+	console, err := findPort(w, minioConsolePortName)
+	problems.Add(nil, err)
 	secret, err := secretHolding(app, "rootUser", "rootPassword")
-	if err != nil {
-		return nil, err
-	}
+	problems.Add(nil, err)
 	// The chart labels its pods with its name and the release's.
-	if err := selectsPods(app, w, "the MinIO chart", map[string]string{"app": app.Helm.Chart.Name, "release": app.Name}); err != nil {
-		return nil, err
+	problems.Add(nil, selectsPods(w, "the MinIO chart", map[string]string{"app": app.Helm.Chart.Name, "release": app.Name}))
+	if len(problems) > 0 {
+		return nil, problems
 	}
 
 	// With fullnameOverride, the chart's Services are named after the app.
 	apiService, consoleService := app.Name, app.Name+"-console"
 	var apiLB, consoleLB *model.LoadBalancer
-	others := w
-	others.LoadBalancers = nil
-	for _, lb := range w.LoadBalancers {
-		switch lb.Service {
+	var others []model.LoadBalancer
+	for i := range w.Workload.LoadBalancers {
+		switch lb := &w.Workload.LoadBalancers[i]; lb.Service {
 		case apiService:
-			apiLB = &lb
+			apiLB = lb
 		case consoleService:
-			consoleLB = &lb
+			consoleLB = lb
 		default:
-			others.LoadBalancers = append(others.LoadBalancers, lb)
+			others = append(others, *lb)
 		}
 	}
-	service, err := chartService(app, w, api, apiLB, "")
+	service, err := chartService(w, api, apiLB, "")
 	if err != nil {
-		return nil, fmt.Errorf("Service %s: %w", apiService, err)
+		return nil, err
 	}
-	consoleValues, err := chartService(app, w, console, consoleLB, "")
+	consoleValues, err := chartService(w, console, consoleLB, "")
 	if err != nil {
-		return nil, fmt.Errorf("Service %s: %w", consoleService, err)
+		return nil, err
 	}
 
 	buckets := []any{}
-	for _, name := range settingList(app, minioBuckets) {
+	for _, name := range s.Buckets {
 		buckets = append(buckets, Values{"name": name, "policy": "none", "purge": false, "versioning": false})
 	}
-	persistence := volumeValues(app, "storageClass", minioSize)
+	persistence := volumeValues(app, "storageClass", s.Size)
 	persistence["enabled"] = true
+	memory := s.Memory
+	if memory == "" {
+		memory = minioDefaultMemory
+	}
 	values := Values{
 		"fullnameOverride": app.Name,
 		"mode":             "standalone",
@@ -105,7 +102,7 @@ func MinIO(c *model.Cluster, app model.App) ([]Unit, error) {
 		// unless told otherwise.
 		"users":       []any{},
 		"persistence": persistence,
-		"resources":   Values{"requests": Values{"memory": setting(app, minioMemory, minioDefaultMemory)}},
+		"resources":   Values{"requests": Values{"memory": memory}},
 		// The credentials live in the owner's Secret; checksums would only
 		// restart the server on upgrades that change nothing.
 		"ignoreChartChecksums": true,
@@ -114,6 +111,7 @@ func MinIO(c *model.Cluster, app model.App) ([]Unit, error) {
 	if err != nil {
 		return nil, err
 	}
-	objects = append(objects, loadBalancerServices(app, others)...)
-	return []Unit{appUnit(app, objects...)}, nil
+	u := appUnit(app, append(objects, loadBalancerServices(w, others)...)...)
+	u.Pods = chartPods(app)
+	return []Unit{u}, nil
 }

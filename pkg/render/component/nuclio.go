@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"time"
 
+	"github.com/fluxcd/pkg/apis/kustomize"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -19,7 +21,9 @@ import (
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
-func init() { register("nuclio-function", NuclioFunctionApp) }
+func init() {
+	register(Definition[struct{}]{Name: "nuclio-function", Block: "function", Pods: nuclioPods, Render: NuclioFunctionApp})
+}
 
 // NuclioDeployState is the status.state that asks Nuclio's controller to
 // deploy a function: nuctl and the dashboard create functions in it, and
@@ -89,18 +93,12 @@ const nuclioDeployerUser = 65532
 // after a failed deployment, delete the Job and Flux runs it again.
 //
 // Flux waits for the Job to complete before it reports the unit ready.
-func NuclioFunctionApp(c *model.Cluster, app model.App) ([]Unit, error) {
-	if app.Function == nil {
-		return nil, fmt.Errorf("the nuclio-function component needs a function block")
-	}
-	if err := knownSettings(app); err != nil {
-		return nil, err
-	}
+func NuclioFunctionApp(m *model.Model, app *model.App, _ struct{}) ([]Unit, error) {
 	w, err := soleWorkload(app)
 	if err != nil {
 		return nil, err
 	}
-	fn, err := nuclioFunction(c, app, w)
+	fn, err := nuclioFunction(m, app, w)
 	if err != nil {
 		return nil, err
 	}
@@ -108,16 +106,56 @@ func NuclioFunctionApp(c *model.Cluster, app model.App) ([]Unit, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []Unit{appUnit(app, append([]kube.Object{fn}, deployer...)...)}, nil
+	u := appUnit(app, append([]kube.Object{fn}, deployer...)...)
+	// The function's project must exist before Nuclio deploys it.
+	u.Needs = append(u.Needs, Need{NuclioProject(app.Namespace, app.Function.Project), app.Path("function", "project")})
+	// Flux reports the unit healthy once Nuclio says the function is
+	// ready, and failed when Nuclio gives up (see NuclioHealth).
+	u.Health = []kube.Object{fn}
+	u.HealthExprs = []kustomize.CustomHealthCheck{NuclioHealth}
+	u.Timeout = nuclioDeployTimeout
+	// Nuclio creates the function's pods, labelled as the function.
+	u.Pods = []kube.PodLabels{{Namespace: app.Namespace, Labels: nuclioPodLabels(fn)}}
+	return []Unit{u}, nil
+}
+
+// nuclioDeployTimeout bounds Flux's wait for a function to become ready:
+// Nuclio pulls its image (a GPU image with its model weights weighs
+// gigabytes) and starts it before it says ready.
+const nuclioDeployTimeout = 30 * time.Minute
+
+// NuclioHealth is how Flux reads a NuclioFunction's health: its status
+// has no conditions (kstatus would call it ready in every state), but
+// Nuclio's controller writes status.state: ready once the function
+// serves, and error or unhealthy when a deployment failed.
+//
+// kustomize-controller v1.9 (fluxcd/pkg runtime/cel, checked at the
+// versions kustomize-controller v1.9.6 pins) tries inProgress, failed,
+// then current, and calls an object that matches none in progress; an
+// object with no status yet (before the deploy Job patched it) makes the
+// expressions fail to evaluate, which reads as unknown, so Flux keeps
+// waiting. A failed function stops the wait at once (fail-fast), and the
+// Kustomization's Ready message names it; Nuclio's own message stays in
+// the function's status.message (kubectl get nucliofunction -o yaml).
+var NuclioHealth = kustomize.CustomHealthCheck{
+	APIVersion: kube.NuclioGroupVersion.String(),
+	Kind:       "NuclioFunction",
+	HealthCheckExpressions: kustomize.HealthCheckExpressions{
+		Current: "status.state == 'ready'",
+		Failed:  "status.state in ['error', 'unhealthy']",
+	},
+}
+
+// nuclioPods are the pods the component creates: the Job that asks Nuclio
+// to deploy the function talks to the Kubernetes API.
+func nuclioPods(app *model.App) []Pod {
+	return []Pod{{What: "the Job that deploys the function", Labels: NuclioDeployerLabels(app), APIServer: true}}
 }
 
 // nuclioFunction is the NuclioFunction of the app.
-func nuclioFunction(c *model.Cluster, app model.App, w model.Workload) (*kube.NuclioFunction, error) {
+func nuclioFunction(m *model.Model, app *model.App, s model.PodSet) (*kube.NuclioFunction, error) {
 	f := app.Function
-	if w.Placement.GPUs > 0 && len(c.GPUNodes()) == 0 {
-		return nil, fmt.Errorf("%s/%s needs %d GPU(s), and no built node of the cluster has one; add the GPUs to a node, or drop the placement",
-			app.Name, w.Name, w.Placement.GPUs)
-	}
+	w := s.Workload
 	fn := &kube.NuclioFunction{
 		TypeMeta:   kube.TypeMeta(kube.NuclioGroupVersion, "NuclioFunction"),
 		ObjectMeta: kube.Meta(app.Name, app.Namespace),
@@ -128,7 +166,7 @@ func nuclioFunction(c *model.Cluster, app model.App, w model.Workload) (*kube.Nu
 			Image:        f.Image,
 			MinReplicas:  ptr.To(f.MinReplicas),
 			MaxReplicas:  ptr.To(f.MaxReplicas),
-			EventTimeout: f.EventTimeout,
+			EventTimeout: f.EventTimeout.String(),
 			Triggers: map[string]kube.NuclioTrigger{nuclioHTTPTrigger: {
 				Kind:       "http",
 				NumWorkers: nuclioHTTPWorkers,
@@ -144,32 +182,34 @@ func nuclioFunction(c *model.Cluster, app model.App, w model.Workload) (*kube.Nu
 	// Placed as a container app's pod would be: GPU pods onto the GPU
 	// nodes, tolerating their taints, with the GPUs as a limit.
 	pod := corev1.PodSpec{Containers: []corev1.Container{{}}}
-	place(c, &pod, w.Placement)
+	place(m, &pod, w.Placement)
 	fn.Spec.NodeSelector = pod.NodeSelector
 	fn.Spec.Tolerations = pod.Tolerations
 	fn.Spec.Resources = pod.Containers[0].Resources
 
-	// Nuclio labels the function's pods with the function's labels and name.
-	podLabels := maps.Clone(fn.Labels)
-	podLabels[NuclioFunctionNameLabel] = fn.Name
-	if err := selectsPods(app, w, "Nuclio", podLabels); err != nil {
+	if err := selectsPods(s, "Nuclio", nuclioPodLabels(fn)); err != nil {
 		return nil, err
 	}
 	return fn, nil
 }
 
+// nuclioPodLabels are the labels Nuclio puts on a function's pods: the
+// function's own labels and its name.
+func nuclioPodLabels(fn *kube.NuclioFunction) map[string]string {
+	labels := maps.Clone(fn.Labels)
+	labels[NuclioFunctionNameLabel] = fn.Name
+	return labels
+}
+
 // NuclioDeployerLabels are the labels of the deploy Job's pods (which
 // talk to the Kubernetes API and nothing else).
-func NuclioDeployerLabels(app model.App) map[string]string {
+func NuclioDeployerLabels(app *model.App) map[string]string {
 	return map[string]string{"app.kubernetes.io/name": app.Name, "app.kubernetes.io/component": "deployer"}
 }
 
 // nuclioDeployer renders the ServiceAccount, Role, RoleBinding and Job
 // that set the function's state to NuclioDeployState (see NuclioFunctionApp).
-func nuclioDeployer(app model.App, fn *kube.NuclioFunction) ([]kube.Object, error) {
-	if app.Function.DeployerImage == "" {
-		return nil, fmt.Errorf("the nuclio-function component needs function.deployerImage, a kubectl image, to ask Nuclio to deploy the function")
-	}
+func nuclioDeployer(app *model.App, fn *kube.NuclioFunction) ([]kube.Object, error) {
 	name := boundedName(fn.Name, "-deployer")
 	labels := NuclioDeployerLabels(app)
 	account := &corev1.ServiceAccount{

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -22,7 +23,7 @@ const nuclioApp = "yolo11x-cvat-detector-gpu"
 
 func nuclioJob(t *testing.T, c *model.Cluster) *batchv1.Job {
 	t.Helper()
-	u := renderApp(t, component.NuclioFunctionApp, c, nuclioApp)
+	u := renderApp(t, c, nuclioApp)
 	jobs := allObjects[*batchv1.Job](u.Objects)
 	if len(jobs) != 1 {
 		t.Fatalf("rendered %d Jobs, want 1", len(jobs))
@@ -34,15 +35,16 @@ func TestNuclioFunctionFromModel(t *testing.T) {
 	c := testCluster(t)
 	app := testApp(t, c, nuclioApp)
 	f, w := app.Function, app.Workloads[0]
-	u := renderApp(t, component.NuclioFunctionApp, c, app.Name)
+	u := renderApp(t, c, app.Name)
 	fn := findObject[*kube.NuclioFunction](t, u.Objects, app.Name)
+	m := testModel(t, c)
 
 	if fn.Namespace != app.Namespace || fn.Labels[component.NuclioProjectLabel] != f.Project || !maps.Equal(fn.Annotations, f.Annotations) {
 		t.Errorf("NuclioFunction %s/%s labels %v annotations %v; want namespace %s, project %s, annotations %v",
 			fn.Namespace, fn.Name, fn.Labels, fn.Annotations, app.Namespace, f.Project, f.Annotations)
 	}
 	s := fn.Spec
-	if s.Image != f.Image || s.Runtime != f.Runtime || s.Handler != f.Handler || s.EventTimeout != f.EventTimeout || s.Description != app.Description {
+	if s.Image != f.Image || s.Runtime != f.Runtime || s.Handler != f.Handler || s.EventTimeout != f.EventTimeout.String() || s.Description != app.Description {
 		t.Errorf("spec = %s %s %s %s %q, want %s %s %s %s %q", s.Image, s.Runtime, s.Handler, s.EventTimeout, s.Description,
 			f.Image, f.Runtime, f.Handler, f.EventTimeout, app.Description)
 	}
@@ -55,14 +57,14 @@ func TestNuclioFunctionFromModel(t *testing.T) {
 	}
 
 	// The GPU chain: the GPU nodes' labels and taints, and the workload's GPUs.
-	gpuNodes := c.GPUNodes()
+	gpuNodes := m.GPUNodes
 	if len(gpuNodes) == 0 || w.Placement.GPUs == 0 {
 		t.Fatalf("the model has %d GPU nodes and the function needs %d GPUs; this test needs both", len(gpuNodes), w.Placement.GPUs)
 	}
 	if len(s.NodeSelector) == 0 {
 		t.Errorf("the function has no node selector")
 	}
-	for _, n := range c.ActiveNodes() {
+	for _, n := range m.Built {
 		gpu := n.GPUCount() > 0
 		if selects(s.NodeSelector, n.Labels) != gpu {
 			t.Errorf("node selector %v selects node %s: %v, want %v", s.NodeSelector, n.Name, !gpu, gpu)
@@ -140,6 +142,33 @@ func TestNuclioFunctionFromModel(t *testing.T) {
 	if strings.Contains(string(b), "status") {
 		t.Errorf("the NuclioFunction YAML has a status:\n%s", b)
 	}
+
+	// Flux applies the unit after the function's project exists, and
+	// waits until Nuclio says the function is ready.
+	project := component.NuclioProject(app.Namespace, f.Project)
+	if at, ok := needAt(u, project); !ok || at != "apps."+app.Name+".function.project" {
+		t.Errorf("unit needs %v, want project %s (at apps.%s.function.project)", u.Needs, project, app.Name)
+	}
+	if _, cvatProjects := cvatUnits(t, c); cvatProjects == nil || !slices.Contains(cvatProjects.Provides, project) {
+		t.Errorf("no unit of the cvat app provides the function's project %s", project)
+	}
+	if len(u.Health) != 1 || u.Health[0] != kube.Object(fn) {
+		t.Errorf("Flux waits for %v, want the NuclioFunction alone", u.Health)
+	}
+	if len(u.HealthExprs) != 1 {
+		t.Fatalf("health expressions %+v, want one for NuclioFunctions", u.HealthExprs)
+	}
+	h := u.HealthExprs[0]
+	if h.APIVersion != "nuclio.io/v1beta1" || h.Kind != "NuclioFunction" ||
+		h.Current != "status.state == 'ready'" || !strings.Contains(h.Failed, "'error'") || !strings.Contains(h.Failed, "'unhealthy'") {
+		t.Errorf("health expressions %+v, want NuclioFunction ready on state ready, failed on error and unhealthy", h)
+	}
+	if u.Timeout != 30*time.Minute {
+		t.Errorf("unit timeout %s, want 30m: Nuclio pulls a GPU image before it says ready", u.Timeout)
+	}
+	if len(u.Pods) != 1 || u.Pods[0].Namespace != app.Namespace || !selects(w.Selector, u.Pods[0].Labels) {
+		t.Errorf("unit pods %+v, want the function's, which the workload selects", u.Pods)
+	}
 }
 
 // mustJSON returns v as JSON, failing the test if it does not encode.
@@ -181,7 +210,10 @@ func TestNuclioDeployJobName(t *testing.T) {
 	}{
 		{"the function's image", editFunction(func(t *testing.T, app *model.App) { app.Function.Image += "-next" }), true},
 		{"an annotation CVAT reads", editFunction(func(t *testing.T, app *model.App) { app.Function.Annotations["name"] += " v2" }), true},
-		{"the GPUs", editFunction(func(t *testing.T, app *model.App) { app.Workloads[0].Placement.GPUs++ }), true},
+		{"the GPUs", func(t *testing.T, c *model.Cluster) {
+			firstGPUNode(t, c).GPUs[0].Count++
+			editApp(c, nuclioApp, func(app *model.App) { app.Workloads[0].Placement.GPUs++ })
+		}, true},
 		{"the replicas", editFunction(func(t *testing.T, app *model.App) { app.Function.MaxReplicas++ }), true},
 		{"the project", editFunction(func(t *testing.T, app *model.App) { app.Function.Project = "other" }), true},
 		{"the deployer's image", editFunction(func(t *testing.T, app *model.App) { app.Function.DeployerImage += "-next" }), true},
@@ -194,15 +226,24 @@ func TestNuclioDeployJobName(t *testing.T) {
 			n.Labels = mergedLabels(n.Labels, map[string]string{"example.org/gpu": "a6000"})
 		}, true},
 		{"another app's LoadBalancer", func(t *testing.T, c *model.Cluster) {
-			editApp(c, "minio", func(app *model.App) { app.Workloads[0].LoadBalancers[0].IP = "10.0.0.1" })
+			ip := freeIP(t, c, 0)
+			editApp(c, "minio", func(app *model.App) { app.Workloads[0].LoadBalancers[0].IP = ip })
 		}, false},
 		{"CVAT's settings", func(t *testing.T, c *model.Cluster) {
-			editApp(c, "cvat", func(app *model.App) { app.Settings["hostname"] = "elsewhere.example" })
+			editSettings(t, c, "cvat", func(s map[string]any) { s["hostname"] = "elsewhere.example" })
 		}, false},
+		{"the GPU node's GPU count", func(t *testing.T, c *model.Cluster) { firstGPUNode(t, c).GPUs[0].Count++ }, false},
 		{"a node without GPUs", func(t *testing.T, c *model.Cluster) {
 			c.Nodes[0].Labels = mergedLabels(c.Nodes[0].Labels, map[string]string{"example.org/rack": "b"})
 		}, false},
-		{"the function's workload ports", editFunction(func(t *testing.T, app *model.App) { app.Workloads[0].Ports[0].Name = "web" }), false},
+		{"the function's workload ports", func(t *testing.T, c *model.Cluster) {
+			editApp(c, nuclioApp, func(app *model.App) { app.Workloads[0].Ports[0].Name = "web" })
+			for i := range c.Flows {
+				if c.Flows[i].To == nuclioApp {
+					c.Flows[i].Port = model.FlowPort{Name: "web"}
+				}
+			}
+		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testCluster(t)
@@ -247,14 +288,14 @@ func TestNuclioFunctionFollowsModel(t *testing.T) {
 		name: "a second GPU node with other labels",
 		edit: func(t *testing.T, c *model.Cluster) {
 			n := *firstGPUNode(t, c)
-			n.Name, n.IP = "gpu-2", "192.0.2.50"
+			n.Name, n.IP = "gpu-2", freeLANAddr(c)
 			n.Labels = mergedLabels(n.Labels, map[string]string{"example.org/only-here": "true"})
 			n.Taints = []model.Taint{{Key: "example.org/other", Value: "x", Effect: "NoSchedule"}}
 			firstGPUNode(t, c).Labels = mergedLabels(firstGPUNode(t, c).Labels, map[string]string{"example.org/only-here": "false"})
 			c.Nodes = append(c.Nodes, n)
 		},
 		check: func(t *testing.T, c *model.Cluster, fn *kube.NuclioFunction) {
-			for _, n := range c.GPUNodes() {
+			for _, n := range testModel(t, c).GPUNodes {
 				if !selects(fn.Spec.NodeSelector, n.Labels) {
 					t.Errorf("node selector %v misses GPU node %s", fn.Spec.NodeSelector, n.Name)
 				}
@@ -271,6 +312,7 @@ func TestNuclioFunctionFollowsModel(t *testing.T) {
 	}, {
 		name: "two GPUs",
 		edit: func(t *testing.T, c *model.Cluster) {
+			firstGPUNode(t, c).GPUs[0].Count = 2
 			editApp(c, nuclioApp, func(app *model.App) { app.Workloads[0].Placement.GPUs = 2 })
 		},
 		check: func(t *testing.T, c *model.Cluster, fn *kube.NuclioFunction) {
@@ -305,7 +347,7 @@ func TestNuclioFunctionFollowsModel(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testCluster(t)
 			tc.edit(t, c)
-			u := renderApp(t, component.NuclioFunctionApp, c, nuclioApp)
+			u := renderApp(t, c, nuclioApp)
 			tc.check(t, c, findObject[*kube.NuclioFunction](t, u.Objects, nuclioApp))
 		})
 	}
@@ -315,49 +357,90 @@ func TestNuclioFunctionRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		edit func(t *testing.T, c *model.Cluster)
+		path string
 		want []string
 	}{{
-		name: "GPUs and no built GPU node",
-		edit: func(t *testing.T, c *model.Cluster) { firstGPUNode(t, c).Planned = true },
-		want: []string{"GPU", "no built node"},
-	}, {
 		name: "a selector Nuclio's pods do not match",
 		edit: func(t *testing.T, c *model.Cluster) {
 			editApp(c, nuclioApp, func(app *model.App) {
 				app.Workloads[0].Selector = map[string]string{component.NuclioFunctionNameLabel: "nuclio-" + nuclioApp}
 			})
 		},
+		path: "apps." + nuclioApp + ".workloads.0.selector",
 		want: []string{"nuclio-" + nuclioApp, "Nuclio labels these pods"},
-	}, {
-		name: "no deployer image",
-		edit: func(t *testing.T, c *model.Cluster) {
-			editApp(c, nuclioApp, func(app *model.App) { app.Function.DeployerImage = "" })
-		},
-		want: []string{"deployerImage"},
 	}, {
 		name: "a setting",
 		edit: func(t *testing.T, c *model.Cluster) {
-			editApp(c, nuclioApp, func(app *model.App) { app.Settings = map[string]any{"gpu": true} })
+			editApp(c, nuclioApp, func(app *model.App) { app.Settings = json.RawMessage(`{"gpu": true}`) })
 		},
-		want: []string{"settings.gpu"},
+		path: "apps." + nuclioApp + ".settings.gpu",
+		want: []string{"reads no settings"},
+	}, {
+		name: "no function block",
+		edit: func(t *testing.T, c *model.Cluster) {
+			editApp(c, nuclioApp, func(app *model.App) { app.Function = nil })
+		},
+		path: "apps." + nuclioApp,
+		want: []string{"needs a function block"},
+	}, {
+		name: "two workloads",
+		edit: func(t *testing.T, c *model.Cluster) {
+			editApp(c, nuclioApp, func(app *model.App) {
+				app.Workloads = append(app.Workloads, model.Workload{Name: "other", Selector: map[string]string{"app": "other"}})
+			})
+			for i := range c.Flows {
+				if c.Flows[i].To == nuclioApp {
+					c.Flows[i].To = nuclioApp + "/function"
+				}
+			}
+		},
+		path: "apps." + nuclioApp + ".workloads",
+		want: []string{"runs one workload"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testCluster(t)
 			tc.edit(t, c)
-			renderErr(t, component.NuclioFunctionApp, c, nuclioApp, tc.want...)
+			renderErr(t, c, nuclioApp, tc.path, tc.want...)
 		})
 	}
+}
+
+// What the function needs that the model's validation and the schema
+// check, before any component renders: a built GPU node for its GPUs, a
+// deployer image, no settings.
+func TestNuclioFunctionChecksMoved(t *testing.T) {
+	t.Run("GPUs and no built GPU node", func(t *testing.T) {
+		c := testCluster(t)
+		firstGPUNode(t, c).Planned = true
+		validateErr(t, c, "apps."+nuclioApp+".workloads.0.placement.gpus", "GPU", "no node that is built")
+	})
+	t.Run("more GPUs than a node has", func(t *testing.T) {
+		c := testCluster(t)
+		editApp(c, nuclioApp, func(app *model.App) { app.Workloads[0].Placement.GPUs = firstGPUNode(t, c).GPUCount() + 1 })
+		validateErr(t, c, "apps."+nuclioApp+".workloads.0.placement.gpus", "the largest GPU node has")
+	})
+	t.Run("no deployer image", func(t *testing.T) {
+		cueErr(t, "apps.cue", "deployerImage: cluster.versions.images.kubectl", "", "apps."+nuclioApp+".function.deployerImage", "required")
+	})
+	t.Run("a setting", func(t *testing.T) {
+		cueErr(t, "zz_extra.cue", "", `cluster: apps: "`+nuclioApp+`": settings: gpu: true`, "apps."+nuclioApp+".settings", "field not allowed")
+	})
 }
 
 // TestNuclioLongName: names derived from a long function name stay valid.
 func TestNuclioLongName(t *testing.T) {
 	c := testCluster(t)
 	app := testApp(t, c, nuclioApp)
-	delete(c.Apps, nuclioApp)
+	delete(c.AppsByName, nuclioApp)
 	app.Name = strings.Repeat("f", 60) + "-xy"
 	app.Workloads[0].Selector = map[string]string{component.NuclioFunctionNameLabel: app.Name}
-	c.Apps[app.Name] = app
-	u := renderApp(t, component.NuclioFunctionApp, c, app.Name)
+	c.AppsByName[app.Name] = app
+	for i := range c.Flows {
+		if c.Flows[i].To == nuclioApp {
+			c.Flows[i].To = app.Name
+		}
+	}
+	u := renderApp(t, c, app.Name)
 	for _, o := range u.Objects {
 		if n := len(o.GetName()); n > 63 || strings.HasSuffix(o.GetName(), "-") {
 			t.Errorf("%s: name of %d characters", kube.Ref(o), n)

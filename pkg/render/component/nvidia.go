@@ -1,12 +1,12 @@
 package component
 
 import (
-	"fmt"
-
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
-func init() { register("nvidia-device-plugin", NVIDIADevicePlugin) }
+func init() {
+	register(Definition[struct{}]{Name: "nvidia-device-plugin", Block: "helm", Render: NVIDIADevicePlugin})
+}
 
 // NVIDIADevicePlugin renders the "nvidia-device-plugin" component: the
 // chart's DaemonSet on the GPU nodes only, advertising their GPUs as
@@ -17,14 +17,14 @@ func init() { register("nvidia-device-plugin", NVIDIADevicePlugin) }
 // nvidia RuntimeClass itself. The chart's default node affinity stays: it
 // asks for nvidia.com/gpu.present=true, a label every node with an NVIDIA
 // GPU carries in the model.
-func NVIDIADevicePlugin(c *model.Cluster, app model.App) ([]Unit, error) {
-	if len(c.GPUNodes()) == 0 {
-		return nil, fmt.Errorf("no built node has a GPU, so the NVIDIA device plugin has nothing to run on; add gpus to a node that is not planned, or remove the app")
+func NVIDIADevicePlugin(m *model.Model, app *model.App, _ struct{}) ([]Unit, error) {
+	if len(m.GPUNodes) == 0 {
+		return nil, model.Problemf(app.Path(), "no built node has a GPU, so the NVIDIA device plugin has nothing to run on; add gpus to a node that is not planned, or remove the app")
 	}
 	if err := noLoadBalancers(app); err != nil {
 		return nil, err
 	}
-	gpu := c.GPUPlacement()
+	gpu := m.GPU
 	values := Values{}
 	if len(gpu.Taints) > 0 {
 		// Helm replaces the chart's default tolerations with these: the
@@ -38,5 +38,7 @@ func NVIDIADevicePlugin(c *model.Cluster, app model.App) ([]Unit, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []Unit{appUnit(app, objects...)}, nil
+	u := appUnit(app, objects...)
+	u.Pods = chartPods(app)
+	return []Unit{u}, nil
 }

@@ -3,12 +3,10 @@ package component_test
 import (
 	"encoding/json"
 	"maps"
-	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/polylab/polylab-gitops/pkg/render/component"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
@@ -17,7 +15,7 @@ import (
 func devicePluginValues(t *testing.T, c *model.Cluster) (map[string]string, []corev1.Toleration) {
 	t.Helper()
 	app := testApp(t, c, "nvidia-device-plugin")
-	units := renderUnits(t, component.NVIDIADevicePlugin, c, app.Name)
+	units := renderUnits(t, c, app.Name)
 	if len(units) != 1 || units[0].Name != app.Name {
 		t.Fatalf("want one unit %s, got %d units", app.Name, len(units))
 	}
@@ -57,7 +55,8 @@ func checkGPUTolerations(t *testing.T, tols []corev1.Toleration, taints []model.
 
 func TestNVIDIADevicePlugin(t *testing.T) {
 	c := testCluster(t)
-	gpuNodes := c.GPUNodes()
+	m := testModel(t, c)
+	gpuNodes := m.GPUNodes
 	if len(gpuNodes) == 0 {
 		t.Fatal("the polylab model has no GPU node")
 	}
@@ -77,7 +76,7 @@ func TestNVIDIADevicePlugin(t *testing.T) {
 	if selector["nvidia.com/gpu.present"] != "true" {
 		t.Errorf("node selector = %v, want nvidia.com/gpu.present=true in it", selector)
 	}
-	for _, n := range c.ActiveNodes() {
+	for _, n := range m.Built {
 		if n.GPUCount() > 0 {
 			continue
 		}
@@ -89,7 +88,7 @@ func TestNVIDIADevicePlugin(t *testing.T) {
 			t.Errorf("node selector %v also selects %s, which has no GPU", selector, n.Name)
 		}
 	}
-	checkGPUTolerations(t, tols, c.GPUPlacement().Taints)
+	checkGPUTolerations(t, tols, m.GPU.Taints)
 }
 
 func TestNVIDIADevicePluginFollowsModel(t *testing.T) {
@@ -132,11 +131,11 @@ func TestNVIDIADevicePluginFollowsModel(t *testing.T) {
 	}, {
 		name: "chart version",
 		change: func(c *model.Cluster) {
-			app := c.Apps["nvidia-device-plugin"]
+			app := c.AppsByName["nvidia-device-plugin"]
 			h := *app.Helm
 			h.Chart.Version = "9.9.9"
 			app.Helm = &h
-			c.Apps[app.Name] = app
+			c.AppsByName[app.Name] = app
 		},
 		check: func(t *testing.T, c *model.Cluster, selector map[string]string, tols []corev1.Toleration) {}, // devicePluginValues checks the chart
 	}}
@@ -163,10 +162,16 @@ func TestNVIDIADevicePluginNeedsAGPUNode(t *testing.T) {
 					change(&c.Nodes[i])
 				}
 			}
-			_, err := component.NVIDIADevicePlugin(c, testApp(t, c, "nvidia-device-plugin"))
-			if err == nil || !strings.Contains(err.Error(), "nothing to run on") {
-				t.Errorf("error = %v, want one saying the plugin has nothing to run on", err)
+			// The GPU workloads no node could run are refused by the
+			// model; without them, the plugin has nothing to run on.
+			for name := range c.AppsByName {
+				editApp(c, name, func(app *model.App) {
+					for i := range app.Workloads {
+						app.Workloads[i].Placement.GPUs = 0
+					}
+				})
 			}
+			renderErr(t, c, "nvidia-device-plugin", "apps.nvidia-device-plugin", "nothing to run on")
 		})
 	}
 }

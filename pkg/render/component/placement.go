@@ -18,9 +18,9 @@ const HostnameLabel = "kubernetes.io/hostname"
 // place pins a pod as its placement asks: GPU pods onto GPU nodes (their
 // shared labels, tolerating their taints, limited to the GPUs they need),
 // and pods placed by name onto that node.
-func place(c *model.Cluster, pod *corev1.PodSpec, p model.Placement) {
+func place(m *model.Model, pod *corev1.PodSpec, p model.Placement) {
 	if p.GPUs > 0 {
-		gpu := c.GPUPlacement()
+		gpu := m.GPU
 		pod.NodeSelector = merged(pod.NodeSelector, gpu.NodeSelector)
 		pod.Tolerations = append(pod.Tolerations, tolerations(gpu.Taints)...)
 		for i := range pod.Containers {

@@ -1,10 +1,7 @@
 package component
 
 import (
-	"fmt"
 	"maps"
-	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -18,12 +15,12 @@ const LoadBalancerIPsAnnotation = "metallb.io/loadBalancerIPs"
 
 // loadBalancerAnnotations are the annotations of a Service on lb's IP.
 func loadBalancerAnnotations(lb model.LoadBalancer) map[string]string {
-	return map[string]string{LoadBalancerIPsAnnotation: lb.IP}
+	return map[string]string{LoadBalancerIPsAnnotation: lb.IP.String()}
 }
 
 // clusterIPService is the in-cluster Service of a workload: every port,
 // by name, to the port the pods listen on.
-func clusterIPService(name, namespace string, w model.Workload) *corev1.Service {
+func clusterIPService(name, namespace string, w *model.Workload) *corev1.Service {
 	svc := &corev1.Service{
 		TypeMeta:   kube.TypeMeta(corev1.SchemeGroupVersion, "Service"),
 		ObjectMeta: kube.Meta(name, namespace),
@@ -44,22 +41,22 @@ func clusterIPService(name, namespace string, w model.Workload) *corev1.Service 
 }
 
 // loadBalancerServices renders a LoadBalancer Service for each of the
-// workload's LoadBalancers, pinned to its IP by MetalLB's annotation.
-func loadBalancerServices(app model.App, w model.Workload) []kube.Object {
+// given LoadBalancers of a workload, pinned to its IP by MetalLB's
+// annotation.
+func loadBalancerServices(s model.PodSet, lbs []model.LoadBalancer) []kube.Object {
 	var out []kube.Object
-	for _, lb := range w.LoadBalancers {
+	for _, lb := range lbs {
 		svc := &corev1.Service{
 			TypeMeta:   kube.TypeMeta(corev1.SchemeGroupVersion, "Service"),
-			ObjectMeta: kube.Meta(loadBalancerName(app, w, lb), app.Namespace),
+			ObjectMeta: kube.Meta(loadBalancerName(s, lb), s.App.Namespace),
 			Spec: corev1.ServiceSpec{
 				Type:     corev1.ServiceTypeLoadBalancer,
-				Selector: maps.Clone(w.Selector),
+				Selector: maps.Clone(s.Workload.Selector),
 			},
 		}
 		svc.Annotations = loadBalancerAnnotations(lb)
 		for _, lp := range lb.Ports {
-			i := slices.IndexFunc(w.Ports, func(p model.Port) bool { return p.Name == lp.Name })
-			p := w.Ports[i] // the model's validation guarantees the name exists
+			p, _, _ := s.Workload.PortNamed(lp.Name) // the model's validation guarantees the name exists
 			svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{
 				Name:       p.Name,
 				Port:       int32(lp.Port),
@@ -72,31 +69,70 @@ func loadBalancerServices(app model.App, w model.Workload) []kube.Object {
 	return out
 }
 
+// workloadLoadBalancers renders the LoadBalancer Services of every
+// workload of the app.
+func workloadLoadBalancers(app *model.App) []kube.Object {
+	var out []kube.Object
+	for i := range app.Workloads {
+		s, _ := app.Workload(app.Workloads[i].Name)
+		out = append(out, loadBalancerServices(s, s.Workload.LoadBalancers)...)
+	}
+	return out
+}
+
 // loadBalancerName names a LoadBalancer Service: as the model says, or
 // after the app (and workload, when the app has several) with "-lb".
-func loadBalancerName(app model.App, w model.Workload, lb model.LoadBalancer) string {
+func loadBalancerName(s model.PodSet, lb model.LoadBalancer) string {
 	if lb.Service != "" {
 		return lb.Service
 	}
-	if len(app.Workloads) == 1 {
-		return app.Name + "-lb"
+	if len(s.App.Workloads) == 1 {
+		return s.App.Name + "-lb"
 	}
-	return app.Name + "-" + w.Name + "-lb"
+	return s.App.Name + "-" + s.Workload.Name + "-lb"
 }
 
 // onlyLoadBalancer returns the workload's single LoadBalancer, for charts
 // that expose one Service per workload.
-func onlyLoadBalancer(app model.App, w model.Workload) (model.LoadBalancer, bool, error) {
-	switch len(w.LoadBalancers) {
+func onlyLoadBalancer(s model.PodSet) (*model.LoadBalancer, error) {
+	switch len(s.Workload.LoadBalancers) {
 	case 0:
-		return model.LoadBalancer{}, false, nil
+		return nil, nil
 	case 1:
-		return w.LoadBalancers[0], true, nil
+		return &s.Workload.LoadBalancers[0], nil
 	}
 	var ips []string
-	for _, lb := range w.LoadBalancers {
-		ips = append(ips, lb.IP)
+	for _, lb := range s.Workload.LoadBalancers {
+		ips = append(ips, lb.IP.String())
 	}
-	return model.LoadBalancer{}, false, fmt.Errorf("%s/%s: the %s chart exposes one LoadBalancer Service for this workload, the model asks for %s",
-		app.Name, w.Name, app.Component, strings.Join(ips, ", "))
+	return nil, model.Problemf(s.Path("loadBalancers"), "%s: the %s chart exposes one LoadBalancer Service for this workload, the model asks for %v",
+		s.Key(), s.App.Component, ips)
+}
+
+// sameServicePorts checks that a LoadBalancer on a chart's own Service
+// exposes each port as the Service does: such charts have one Service for
+// both uses and cannot map another port outside than inside.
+func sameServicePorts(s model.PodSet, lb *model.LoadBalancer) error {
+	li := indexOf(s.Workload.LoadBalancers, lb)
+	for pi, lp := range lb.Ports {
+		p, _, ok := s.Workload.PortNamed(lp.Name)
+		if !ok {
+			return model.Problemf(s.Path("loadBalancers", li, "ports", pi, "name"), "%s: the LoadBalancer on %s exposes port %q, which the workload does not declare; it has %s", s.Key(), lb.IP, lp.Name, s.Workload.PortNames())
+		}
+		if p.Port != lp.Port {
+			return model.Problemf(s.Path("loadBalancers", li, "ports", pi, "port"), "%s: the LoadBalancer on %s exposes port %s as %d, but the %s chart's Service exposes it as %d; set the LoadBalancer port to %d",
+				s.Key(), lb.IP, lp.Name, lp.Port, s.App.Component, p.Port, p.Port)
+		}
+	}
+	return nil
+}
+
+// indexOf finds a LoadBalancer of a workload by identity.
+func indexOf(lbs []model.LoadBalancer, lb *model.LoadBalancer) int {
+	for i := range lbs {
+		if &lbs[i] == lb {
+			return i
+		}
+	}
+	return 0
 }

@@ -15,7 +15,7 @@ import (
 func traefikIP(t *testing.T, c *model.Cluster) string {
 	t.Helper()
 	app := testApp(t, c, "traefik")
-	units := renderUnits(t, component.Traefik, c, app.Name)
+	units := renderUnits(t, c, app.Name)
 	if len(units) != 1 || units[0].Name != app.Name || len(units[0].Objects) != 1 {
 		t.Fatalf("want one unit %s with one object, got %d units", app.Name, len(units))
 	}
@@ -36,7 +36,7 @@ func traefikIP(t *testing.T, c *model.Cluster) string {
 
 func TestTraefik(t *testing.T) {
 	c := testCluster(t)
-	want := testApp(t, c, "traefik").Workloads[0].LoadBalancers[0].IP
+	want := testApp(t, c, "traefik").Workloads[0].LoadBalancers[0].IP.String()
 	if got := traefikIP(t, c); got != want {
 		t.Errorf("Traefik's Service asks for %q, want the model's %q", got, want)
 	}
@@ -44,45 +44,62 @@ func TestTraefik(t *testing.T) {
 
 func TestTraefikFollowsModel(t *testing.T) {
 	c := testCluster(t)
-	c.Apps["traefik"].Workloads[0].LoadBalancers[0].IP = "192.0.2.40"
-	if got := traefikIP(t, c); got != "192.0.2.40" {
-		t.Errorf("Traefik's Service asks for %q, want the changed IP", got)
+	ip := freeIP(t, c, 0)
+	c.AppsByName["traefik"].Workloads[0].LoadBalancers[0].IP = ip
+	if got := traefikIP(t, c); got != ip.String() {
+		t.Errorf("Traefik's Service asks for %q, want the changed IP %s", got, ip)
 	}
 }
 
 func TestTraefikRefuses(t *testing.T) {
 	tests := []struct {
 		name   string
-		change func(app *model.App)
+		change func(c *model.Cluster, app *model.App)
+		path   string
 		want   string
 	}{{
 		name:   "no LoadBalancer",
-		change: func(app *model.App) { app.Workloads[0].LoadBalancers = nil },
+		change: func(c *model.Cluster, app *model.App) { app.Workloads[0].LoadBalancers = nil },
+		path:   "apps.traefik.workloads.0.loadBalancers",
 		want:   "declare it",
 	}, {
 		name: "two LoadBalancers",
-		change: func(app *model.App) {
-			app.Workloads[0].LoadBalancers = append(app.Workloads[0].LoadBalancers, model.LoadBalancer{IP: "192.0.2.41"})
+		change: func(c *model.Cluster, app *model.App) {
+			app.Workloads[0].LoadBalancers = append(app.Workloads[0].LoadBalancers, model.LoadBalancer{IP: freeIP(t, c, 0)})
 		},
+		path: "apps.traefik.workloads.0.loadBalancers",
 		want: "exposes one LoadBalancer Service",
 	}, {
 		name:   "another namespace",
-		change: func(app *model.App) { app.Namespace = "ingress" },
+		change: func(c *model.Cluster, app *model.App) { app.Namespace = "ingress" },
+		path:   "apps.traefik.namespace",
 		want:   "namespace kube-system",
 	}, {
 		name:   "an outside port the chart does not serve",
-		change: func(app *model.App) { app.Workloads[0].LoadBalancers[0].Ports[0].Port = 8080 },
+		change: func(c *model.Cluster, app *model.App) { app.Workloads[0].LoadBalancers[0].Ports[0].Port = 8080 },
+		path:   "apps.traefik.workloads.0.loadBalancers.0.ports.0.port",
 		want:   "chart's Service exposes it as",
 	}, {
-		name:   "two workloads",
-		change: func(app *model.App) { app.Workloads = append(app.Workloads, app.Workloads[0]) },
-		want:   "runs one workload",
+		name: "two workloads",
+		change: func(c *model.Cluster, app *model.App) {
+			app.Workloads = append(app.Workloads, model.Workload{Name: "other", Selector: map[string]string{"app": "other"}})
+			for i := range c.Flows {
+				if c.Flows[i].From == "traefik" {
+					c.Flows[i].From = "traefik/traefik"
+				}
+				if c.Flows[i].To == "traefik" {
+					c.Flows[i].To = "traefik/traefik"
+				}
+			}
+		},
+		path: "apps.traefik.workloads",
+		want: "runs one workload",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := testCluster(t)
-			editApp(c, "traefik", tt.change)
-			renderErr(t, component.Traefik, c, "traefik", tt.want)
+			editApp(c, "traefik", func(app *model.App) { tt.change(c, app) })
+			renderErr(t, c, "traefik", tt.path, tt.want)
 		})
 	}
 }

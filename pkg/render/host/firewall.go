@@ -47,13 +47,9 @@ var flannelPorts = map[string]int{"vxlan": 8472, "wireguard-native": 51820}
 func FirewallTable(c *model.Cluster) string { return c.Name + "-host" }
 
 // firewalls renders each built node's nftables rule set.
-func firewalls(c *model.Cluster, add func(string, []byte) error) error {
-	rules, err := Firewalls(c)
-	if err != nil {
-		return err
-	}
-	for _, n := range c.ActiveNodes() {
-		if err := add(path.Join(n.Name, FirewallFile), rules[n.Name]); err != nil {
+func firewalls(m *model.Model, add func(string, []byte) error) error {
+	for name, rules := range Firewalls(m) {
+		if err := add(path.Join(name, FirewallFile), rules); err != nil {
 			return err
 		}
 	}
@@ -61,52 +57,36 @@ func firewalls(c *model.Cluster, add func(string, []byte) error) error {
 }
 
 // Firewalls renders the host firewall of every built node, by node name.
-func Firewalls(c *model.Cluster) (map[string][]byte, error) {
-	in, err := newFirewallInputs(c)
-	if err != nil {
-		return nil, err
-	}
+func Firewalls(m *model.Model) map[string][]byte {
+	in := newFirewallInputs(m)
 	out := map[string][]byte{}
-	for _, n := range c.ActiveNodes() {
+	for _, n := range m.Built {
 		out[n.Name] = in.render(n)
 	}
-	return out, nil
+	return out
 }
 
 // firewallInputs is what every node's rule set is made of. It depends on
 // the cluster only, so Firewalls computes it once for all nodes.
 type firewallInputs struct {
-	c                      *model.Cluster
-	lan, pods, services    netip.Prefix
+	m                      *model.Model
 	lbs                    []lbChain
 	servers, agents, nodes []string
 }
 
-func newFirewallInputs(c *model.Cluster) (*firewallInputs, error) {
-	in := &firewallInputs{c: c}
-	var err error
-	if in.lan, err = netip.ParsePrefix(c.Network.LAN); err != nil {
-		return nil, fmt.Errorf("network.lan: %w", err)
-	}
-	if in.pods, err = netip.ParsePrefix(c.Network.Pods); err != nil {
-		return nil, fmt.Errorf("network.pods: %w", err)
-	}
-	if in.services, err = netip.ParsePrefix(c.Network.Services); err != nil {
-		return nil, fmt.Errorf("network.services: %w", err)
-	}
-	if in.lbs, err = loadBalancerChains(c); err != nil {
-		return nil, err
-	}
-	for _, m := range c.ActiveNodes() {
-		in.nodes = append(in.nodes, m.IP)
-		if m.Role == model.Server {
-			in.servers = append(in.servers, m.IP)
+func newFirewallInputs(m *model.Model) *firewallInputs {
+	in := &firewallInputs{m: m, lbs: loadBalancerChains(m)}
+	var servers, agents, nodes []netip.Addr
+	for _, n := range m.Built {
+		nodes = append(nodes, n.IP)
+		if n.Role == model.Server {
+			servers = append(servers, n.IP)
 		} else {
-			in.agents = append(in.agents, m.IP)
+			agents = append(agents, n.IP)
 		}
 	}
-	in.servers, in.agents, in.nodes = sortedAddrs(in.servers), sortedAddrs(in.agents), sortedAddrs(in.nodes)
-	return in, nil
+	in.servers, in.agents, in.nodes = sortedAddrs(servers), sortedAddrs(agents), sortedAddrs(nodes)
+	return in
 }
 
 // essentials are the ports K3s needs between its nodes to keep running:
@@ -115,9 +95,9 @@ func newFirewallInputs(c *model.Cluster) (*firewallInputs, error) {
 // backend's tunnel. A rule set always opens them, from the nodes that
 // need them, even where the model's nodePorts forget one: no rendered
 // firewall can cut the etcd quorum or the joins. The rule says so.
-func essentials(c *model.Cluster, role model.Role) []model.NodePort {
+func essentials(c *model.Model, role model.Role) []model.NodePort {
 	var out []model.NodePort
-	if len(c.Servers()) > 1 && role == model.Server {
+	if len(c.Servers) > 1 && role == model.Server {
 		out = append(out,
 			model.NodePort{Port: etcdClientPort, Protocol: "TCP", Purpose: "etcd client", From: []string{fromServers}},
 			model.NodePort{Port: etcdPeerPort, Protocol: "TCP", Purpose: "etcd peer", From: []string{fromServers}})
@@ -141,7 +121,7 @@ func essentials(c *model.Cluster, role model.Role) []model.NodePort {
 
 // opens reports whether a node port opens the port on nodes of the role
 // to every node of the kind (servers, or every node).
-func opens(c *model.Cluster, role model.Role, port int, protocol, from string) bool {
+func opens(c *model.Model, role model.Role, port int, protocol, from string) bool {
 	for _, np := range c.NodePorts {
 		if np.Port != port || np.Protocol != protocol || !slices.Contains(np.On, role) {
 			continue
@@ -172,20 +152,17 @@ func opens(c *model.Cluster, role model.Role, port int, protocol, from string) b
 // only what comes from the LAN to a pod through any other door: a
 // NodePort, or a route to the pod range. It matches the LoadBalancer IP
 // and port in conntrack's original tuple, before the DNAT.
-func Firewall(c *model.Cluster, n model.Node) ([]byte, error) {
-	in, err := newFirewallInputs(c)
-	if err != nil {
-		return nil, err
-	}
-	return in.render(n), nil
+func Firewall(m *model.Model, n *model.Node) []byte {
+	return newFirewallInputs(m).render(n)
 }
 
 // render writes node n's rule set.
-func (in *firewallInputs) render(n model.Node) []byte {
-	c, lan, pods, services, lbs := in.c, in.lan, in.pods, in.services, in.lbs
+func (in *firewallInputs) render(n *model.Node) []byte {
+	c, lbs := in.m, in.lbs
+	lan, pods, services := c.Network.LAN.Masked(), c.Network.Pods.Masked(), c.Network.Services.Masked()
 	var b bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	table := "inet " + FirewallTable(c)
+	table := "inet " + FirewallTable(c.Cluster)
 	w("# The host firewall of node %s (%s) of cluster %s. Only table %s is", n.Name, n.Role, c.Name, table)
 	w("# replaced: K3s's own rules (kube-proxy, flannel, kube-router) live in other tables.")
 	w("# Check it with nft -c -f, load it with nft -f; bootstrap/install.sh does both.")
@@ -195,7 +172,7 @@ func (in *firewallInputs) render(n model.Node) []byte {
 	w("")
 	w("table %s {", table)
 	w("\t# The model's addresses: the LAN, and the built nodes by role.")
-	set(w, fromLAN, true, []string{lan.Masked().String()})
+	set(w, fromLAN, true, []string{lan.String()})
 	set(w, fromServers, false, in.servers)
 	set(w, fromAgents, false, in.agents)
 	set(w, fromNodes, false, in.nodes)
@@ -215,7 +192,7 @@ func (in *firewallInputs) render(n model.Node) []byte {
 	w("\t\tct state invalid drop")
 	w("\t\tiifname \"lo\" accept")
 	w("\t\tmeta l4proto { icmp, ipv6-icmp } accept")
-	w("\t\tip saddr { %s, %s } accept comment \"what pods send to the node: the API, kubelet, hostNetwork pods\"", pods.Masked(), services.Masked())
+	w("\t\tip saddr { %s, %s } accept comment \"what pods send to the node: the API, kubelet, hostNetwork pods\"", pods, services)
 	w("\t\tip saddr @%s tcp dport %d accept comment \"SSH from the LAN\"", fromLAN, c.Network.SSHPort)
 	for _, np := range c.NodePorts {
 		if !slices.Contains(np.On, n.Role) {
@@ -245,12 +222,12 @@ func (in *firewallInputs) render(n model.Node) []byte {
 	w("\tchain forward {")
 	w("\t\ttype filter hook forward priority filter; policy accept;")
 	w("\t\tct state established,related accept")
-	w("\t\tip saddr %s accept comment \"pod traffic is kube-router's to judge\"", pods.Masked())
+	w("\t\tip saddr %s accept comment \"pod traffic is kube-router's to judge\"", pods)
 	w("\t\tip saddr @%s accept comment \"the nodes reach pods (flannel host-gw, webhooks)\"", fromNodes)
 	for _, ch := range lbs {
 		w("\t\tip saddr %s jump %s comment \"LoadBalancer ports, before kube-proxy's DNAT\"", ch.source, ch.name)
 	}
-	w("\t\tip daddr %s counter drop comment \"from outside, pods are reached through LoadBalancer ports only\"", pods.Masked())
+	w("\t\tip daddr %s counter drop comment \"from outside, pods are reached through LoadBalancer ports only\"", pods)
 	w("\t}")
 	w("}")
 	return b.Bytes()
@@ -268,14 +245,7 @@ func set(w func(string, ...any), name string, interval bool, elements []string) 
 	w("\t}")
 }
 
-func sortedAddrs(ips []string) []string {
-	addrs := make([]netip.Addr, 0, len(ips))
-	for _, ip := range ips {
-		a, err := netip.ParseAddr(ip)
-		if err == nil {
-			addrs = append(addrs, a)
-		}
-	}
+func sortedAddrs(addrs []netip.Addr) []string {
 	slices.SortFunc(addrs, func(a, b netip.Addr) int { return a.Compare(b) })
 	addrs = slices.Compact(addrs)
 	out := make([]string, len(addrs))
@@ -313,7 +283,7 @@ func (r lbRule) String() string {
 	return fmt.Sprintf("ct original ip daddr %s meta l4proto %s ct original proto-dst %d accept comment %s", r.ip, r.proto, r.port, quote(r.what))
 }
 
-func loadBalancerChains(c *model.Cluster) ([]lbChain, error) {
+func loadBalancerChains(m *model.Model) []lbChain {
 	lanChain := lbChain{name: "loadbalancers-lan", source: "@" + fromLAN}
 	others := map[string]*lbChain{}
 	seen := map[string]bool{}
@@ -324,54 +294,31 @@ func loadBalancerChains(c *model.Cluster) ([]lbChain, error) {
 			ch.rules = append(ch.rules, r)
 		}
 	}
-	for _, app := range c.SortedApps() {
+	for _, app := range m.Apps {
 		for _, w := range app.Workloads {
 			for _, lb := range w.LoadBalancers {
-				ip, err := netip.ParseAddr(lb.IP)
-				if err != nil {
-					return nil, fmt.Errorf("%s/%s: LoadBalancer IP %q: %w", app.Name, w.Name, lb.IP, err)
-				}
 				for _, lp := range lb.Ports {
-					i := slices.IndexFunc(w.Ports, func(p model.Port) bool { return p.Name == lp.Name })
-					if i < 0 {
-						continue // the model's validation reports it
-					}
-					add(&lanChain, lbRule{ip, strings.ToLower(w.Ports[i].Protocol), lp.Port, app.Name + "/" + w.Name + " " + lp.Name})
+					p, _, _ := w.PortNamed(lp.Name) // the model's validation guarantees it
+					add(&lanChain, lbRule{lb.IP, strings.ToLower(p.Protocol), lp.Port, app.Name + "/" + w.Name + " " + lp.Name})
 				}
 			}
 		}
 	}
-	lan, _ := netip.ParsePrefix(c.Network.LAN)
-	for _, f := range c.Flows {
-		from, err := c.Resolve(f.From)
-		if err != nil || from.External == nil {
+	lan := m.Network.LAN.Masked()
+	for _, l := range m.Links {
+		ext := l.From.External
+		if ext == nil || lan == ext.CIDR.Masked() {
 			continue
 		}
-		cidr, err := netip.ParsePrefix(from.External.CIDR)
-		if err != nil || (lan.IsValid() && lan.Masked() == cidr.Masked()) {
-			continue
-		}
-		to, err := c.Resolve(f.To)
-		if err != nil || to.Workload == nil {
-			continue
-		}
-		port, ok := to.Workload.FindPort(f.Port)
+		ch, ok := others[ext.Name]
 		if !ok {
-			continue
+			ch = &lbChain{name: "loadbalancers-from-" + ext.Name, source: ext.CIDR.Masked().String()}
+			others[ext.Name] = ch
 		}
-		ch, ok := others[from.External.Name]
-		if !ok {
-			ch = &lbChain{name: "loadbalancers-from-" + from.External.Name, source: cidr.Masked().String()}
-			others[from.External.Name] = ch
-		}
-		for _, lb := range to.Workload.LoadBalancers {
-			ip, err := netip.ParseAddr(lb.IP)
-			if err != nil {
-				continue
-			}
+		for _, lb := range l.To.Workload.LoadBalancers {
 			for _, lp := range lb.Ports {
-				if lp.Name == port.Name {
-					add(ch, lbRule{ip, strings.ToLower(port.Protocol), lp.Port, to.String() + " " + lp.Name + ": " + f.Purpose})
+				if lp.Name == l.Port.Name {
+					add(ch, lbRule{lb.IP, strings.ToLower(l.Port.Protocol), lp.Port, l.To.Key() + " " + lp.Name + ": " + l.Purpose})
 				}
 			}
 		}
@@ -392,7 +339,7 @@ func loadBalancerChains(c *model.Cluster) ([]lbChain, error) {
 		})
 		out = append(out, *ch)
 	}
-	return out, nil
+	return out
 }
 
 // mapValues returns the chains sorted by name.

@@ -249,10 +249,7 @@ func TestFirewallInNetworkNamespaces(t *testing.T) {
 	// The rendered firewall of s1, loaded twice (it must replace itself),
 	// and a stand-in for kube-proxy's DNAT.
 	c := fwTiny()
-	rules, err := host.Firewalls(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rules := fwRender(t, c)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "s1.nft")
 	if err := os.WriteFile(file, rules["s1"], 0o644); err != nil {

@@ -18,13 +18,14 @@ import (
 func fwTiny() *model.Cluster {
 	c := &model.Cluster{
 		Name: "tiny",
-		Network: model.Network{LAN: "192.0.2.0/24", Pods: "203.0.113.0/25", Services: "203.0.113.128/25",
-			APIVIP: "192.0.2.5", APIPort: 6443, SSHPort: 2222, FlannelBackend: "vxlan"},
+		Network: model.Network{LAN: pfx("192.0.2.0/24"), Pods: pfx("203.0.113.0/25"), Services: pfx("203.0.113.128/25"),
+			APIVIP: ip("192.0.2.5"), APIPort: 6443, SSHPort: 2222, FlannelBackend: "vxlan",
+			LoadBalancerPool: model.Pool{First: ip("192.0.2.240"), Last: ip("192.0.2.250")}},
 		Nodes: []model.Node{
-			{Name: "s1", IP: "192.0.2.11", Role: model.Server},
-			{Name: "s2", IP: "192.0.2.12", Role: model.Server},
-			{Name: "s3", IP: "192.0.2.13", Role: model.Server},
-			{Name: "a1", IP: "192.0.2.21", Role: model.Agent},
+			{Name: "s1", IP: ip("192.0.2.11"), Role: model.Server},
+			{Name: "s2", IP: ip("192.0.2.12"), Role: model.Server},
+			{Name: "s3", IP: ip("192.0.2.13"), Role: model.Server},
+			{Name: "a1", IP: ip("192.0.2.21"), Role: model.Agent},
 			{Name: "later", Role: model.Agent, Planned: true},
 		},
 		NodePorts: []model.NodePort{
@@ -33,12 +34,12 @@ func fwTiny() *model.Cluster {
 			{Port: 2380, Protocol: "TCP", Purpose: "etcd peer", On: []model.Role{model.Server}, From: []string{"servers"}},
 			{Port: 10250, Protocol: "TCP", Purpose: "kubelet", On: []model.Role{model.Server, model.Agent}, From: []string{"nodes"}},
 		},
-		Externals: []model.External{{Name: "lan", CIDR: "192.0.2.0/24"}, {Name: "vpn", CIDR: "198.51.100.0/24"}},
-		Apps: map[string]model.App{
+		Externals: []model.External{{Name: "lan", CIDR: pfx("192.0.2.0/24")}, {Name: "vpn", CIDR: pfx("198.51.100.0/24")}},
+		AppsByName: map[string]model.App{
 			"web": {Name: "web", Namespace: "web", Component: "container", Workloads: []model.Workload{{
 				Name: "web", Selector: map[string]string{"app": "web"},
 				Ports:         []model.Port{{Name: "http", Port: 80, TargetPort: 8080, Protocol: "TCP"}, {Name: "admin", Port: 81, TargetPort: 8081, Protocol: "TCP"}},
-				LoadBalancers: []model.LoadBalancer{{IP: "192.0.2.240", Ports: []model.LBPort{{Name: "http", Port: 80}, {Name: "admin", Port: 81}}}},
+				LoadBalancers: []model.LoadBalancer{{IP: ip("192.0.2.240"), Ports: []model.LBPort{{Name: "http", Port: 80}, {Name: "admin", Port: 81}}}},
 			}}},
 		},
 		Flows: []model.Flow{{From: "vpn", To: "web", Port: model.FlowPort{Name: "http"}, Purpose: "remote browsers"}},
@@ -48,11 +49,7 @@ func fwTiny() *model.Cluster {
 
 func fwRender(t *testing.T, c *model.Cluster) map[string][]byte {
 	t.Helper()
-	files, err := host.Firewalls(c)
-	if err != nil {
-		t.Fatalf("host.Firewalls: %v", err)
-	}
-	return files
+	return host.Firewalls(validate(t, c))
 }
 
 // fwRules returns the rules of a chain, one a line, without comments.
@@ -92,8 +89,8 @@ func fwHasNot(t *testing.T, rules []string, prefix string) {
 func TestFirewallPolylab(t *testing.T) {
 	c := load(t, "polylab")
 	files := fwRender(t, c)
-	if len(files) != len(c.ActiveNodes()) {
-		t.Fatalf("%d firewalls, want one per built node (%d)", len(files), len(c.ActiveNodes()))
+	if built := validate(t, c).Built; len(files) != len(built) {
+		t.Fatalf("%d firewalls, want one per built node (%d)", len(files), len(built))
 	}
 	for _, n := range c.Nodes {
 		b, ok := files[n.Name]
@@ -127,8 +124,8 @@ func TestFirewallPolylab(t *testing.T) {
 		if n.Role == model.Server {
 			fwHas(t, input, "ip saddr @servers tcp dport 2379 accept")
 			fwHas(t, input, "ip saddr @servers tcp dport 2380 accept")
-			fwHas(t, input, "ip daddr { "+n.IP+", 192.168.20.225 } ip saddr @nodes tcp dport 6443 accept")
-			fwHas(t, input, "ip daddr { "+n.IP+", 192.168.20.225 } ip saddr @lan tcp dport 6443 accept")
+			fwHas(t, input, "ip daddr { "+n.IP.String()+", 192.168.20.225 } ip saddr @nodes tcp dport 6443 accept")
+			fwHas(t, input, "ip daddr { "+n.IP.String()+", 192.168.20.225 } ip saddr @lan tcp dport 6443 accept")
 		} else {
 			fwHasNot(t, input, "dport 2379")
 			fwHasNot(t, input, "dport 6443")
@@ -269,12 +266,12 @@ func TestFirewallNftCheck(t *testing.T) {
 
 // The rendered polylab tree holds each built node's firewall in its folder.
 func TestFirewallFiles(t *testing.T) {
-	c := load(t, "polylab")
-	files, err := host.Files(c)
+	m := validate(t, load(t, "polylab"))
+	files, err := host.Files(m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range c.ActiveNodes() {
+	for _, n := range m.Built {
 		if _, ok := files[n.Name+"/"+host.FirewallFile]; !ok {
 			t.Errorf("no %s/%s", n.Name, host.FirewallFile)
 		}

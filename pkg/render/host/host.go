@@ -16,7 +16,7 @@ import (
 const Dir = "hosts"
 
 // Files renders every node's inputs, by path relative to the cluster folder.
-func Files(c *model.Cluster) (map[string][]byte, error) {
+func Files(m *model.Model) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	add := func(name string, content []byte) error {
 		if _, dup := files[name]; dup {
@@ -25,8 +25,8 @@ func Files(c *model.Cluster) (map[string][]byte, error) {
 		files[name] = content
 		return nil
 	}
-	for _, render := range []func(*model.Cluster, func(string, []byte) error) error{k3sConfigs, firewalls} {
-		if err := render(c, add); err != nil {
+	for _, render := range []func(*model.Model, func(string, []byte) error) error{k3sConfigs, firewalls} {
+		if err := render(m, add); err != nil {
 			return nil, err
 		}
 	}

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
-	"net"
+	"net/netip"
 	"path"
 	"slices"
 	"strconv"
@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/polylab/polylab-gitops/pkg/render/component"
+	"github.com/polylab/polylab-gitops/pkg/render/flux"
 	"github.com/polylab/polylab-gitops/pkg/render/kube"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
@@ -57,9 +58,6 @@ const (
 	// longhornComponent is the component whose storage nodes the configs
 	// label, and whose node prerequisites the bootstrap installs.
 	longhornComponent = "longhorn"
-	// fluxSyncDir is the folder of the Flux sync objects in the cluster's
-	// folder, as render writes it; the first server applies it.
-	fluxSyncDir = "flux-system"
 )
 
 // Longhorn's node prerequisites (longhorn chart/README.md): the iSCSI
@@ -111,8 +109,8 @@ type Critical struct {
 
 // k3sConfigs renders each built node's K3s config and bootstrap plan, the
 // first server's auto-deploy manifests, and the list of nodes.
-func k3sConfigs(c *model.Cluster, add func(string, []byte) error) error {
-	p, err := newPlan(c)
+func k3sConfigs(m *model.Model, add func(string, []byte) error) error {
+	p, err := newPlan(m)
 	if err != nil {
 		return err
 	}
@@ -135,9 +133,9 @@ func k3sConfigs(c *model.Cluster, add func(string, []byte) error) error {
 	if p.kubeVIP == nil {
 		return nil
 	}
-	objects, err := component.KubeVIPManifests(c, *p.kubeVIP)
+	objects, err := component.KubeVIPManifests(m, p.kubeVIP)
 	if err != nil {
-		return fmt.Errorf("app %s: %w", p.kubeVIP.Name, err)
+		return err
 	}
 	var docs [][]byte
 	for _, o := range objects {
@@ -154,38 +152,33 @@ func k3sConfigs(c *model.Cluster, add func(string, []byte) error) error {
 // model order, the first of which starts etcd and the others join one at
 // a time, then the agents in model order. Planned nodes have no place.
 type plan struct {
-	c       *model.Cluster
-	order   []model.Node
+	c       *model.Model
+	order   []*model.Node
 	port    int
 	kubeVIP *model.App // the app holding the VIP; nil if none does
 }
 
-func newPlan(c *model.Cluster) (*plan, error) {
-	servers := c.Servers()
-	if len(servers) == 0 {
-		return nil, fmt.Errorf("host: the cluster has no built server to start the control plane on")
+func newPlan(m *model.Model) (*plan, error) {
+	if len(m.Servers) == 0 {
+		return nil, model.Problemf(model.Path{"nodes"}, "the cluster has no built server to start the control plane on")
 	}
-	port, err := component.APIServerPort(c)
-	if err != nil {
-		return nil, err
-	}
-	p := &plan{c: c, port: port, order: servers}
-	for _, n := range c.ActiveNodes() {
+	p := &plan{c: m, port: m.Network.APIPort, order: slices.Clone(m.Servers)}
+	for _, n := range m.Built {
 		if n.Role != model.Server {
 			p.order = append(p.order, n)
 		}
 	}
-	switch apps := c.AppsOf(kubeVIPComponent); len(apps) {
+	switch apps := m.AppsOf(kubeVIPComponent); len(apps) {
 	case 0:
 	case 1:
-		p.kubeVIP = &apps[0]
+		p.kubeVIP = apps[0]
 	default:
-		return nil, fmt.Errorf("host: apps %s and %s both hold the API virtual IP; keep one %s app", apps[0].Name, apps[1].Name, kubeVIPComponent)
+		return nil, model.Problemf(apps[1].Path("component"), "apps %s and %s both hold the API virtual IP; keep one %s app", apps[0].Name, apps[1].Name, kubeVIPComponent)
 	}
 	return p, nil
 }
 
-func (p *plan) first() model.Node { return p.order[0] }
+func (p *plan) first() *model.Node { return p.order[0] }
 
 // joinURL is the API every node but the first joins through. With kube-vip,
 // the VIP: the first server's K3s starts kube-vip from its auto-deploy
@@ -198,7 +191,7 @@ func (p *plan) joinURL() string {
 	if p.kubeVIP != nil {
 		host = p.c.Network.APIVIP
 	}
-	return "https://" + net.JoinHostPort(host, strconv.Itoa(p.port))
+	return "https://" + netip.AddrPortFrom(host, uint16(p.port)).String()
 }
 
 // longhorn says whether the cluster runs Longhorn: its storage nodes then
@@ -206,11 +199,11 @@ func (p *plan) joinURL() string {
 func (p *plan) longhorn() bool { return len(p.c.AppsOf(longhornComponent)) > 0 }
 
 // k3sConfig is one node's K3s config.
-func (p *plan) k3sConfig(n model.Node) K3sConfig {
+func (p *plan) k3sConfig(n *model.Node) K3sConfig {
 	cfg := K3sConfig{
 		TokenFile: TokenFile,
 		NodeName:  n.Name,
-		NodeIP:    n.IP,
+		NodeIP:    n.IP.String(),
 	}
 	if n.Name == p.first().Name {
 		cfg.ClusterInit = true
@@ -240,12 +233,12 @@ func (p *plan) k3sConfig(n model.Node) K3sConfig {
 			disable = append(disable, disableLocalStorage)
 		}
 		cfg.ServerConfig = &ServerConfig{
-			TLSSAN:              []string{nw.APIVIP},
+			TLSSAN:              []string{nw.APIVIP.String()},
 			WriteKubeconfigMode: kubeconfigMode,
 			Critical: Critical{
 				Disable:        disable,
-				ClusterCIDR:    nw.Pods,
-				ServiceCIDR:    nw.Services,
+				ClusterCIDR:    nw.Pods.String(),
+				ServiceCIDR:    nw.Services.String(),
 				ClusterDomain:  p.c.Domain,
 				FlannelBackend: nw.FlannelBackend,
 			},
@@ -254,7 +247,7 @@ func (p *plan) k3sConfig(n model.Node) K3sConfig {
 	return cfg
 }
 
-func hasNVIDIA(n model.Node) bool {
+func hasNVIDIA(n *model.Node) bool {
 	return slices.ContainsFunc(n.GPUs, func(g model.GPU) bool { return g.Vendor == "nvidia" })
 }
 
@@ -265,9 +258,9 @@ func (p *plan) nodesEnv() []byte {
 	e.set("CLUSTER", p.c.Name)
 	e.comment("NODES are installed in this order: servers one at a time, then agents.")
 	e.set("NODES", strings.Join(names(p.order), " "))
-	var planned []model.Node
-	for _, n := range p.c.Nodes {
-		if n.Planned {
+	var planned []*model.Node
+	for i := range p.c.Nodes {
+		if n := &p.c.Nodes[i]; n.Planned {
 			planned = append(planned, n)
 		}
 	}
@@ -284,7 +277,7 @@ func (p *plan) nodeEnv(i int) []byte {
 	e.comment("The bootstrap plan of node %s, sourced by bootstrap/install.sh.", n.Name)
 	e.set("CLUSTER", c.Name)
 	e.set("NODE_NAME", n.Name)
-	e.set("NODE_IP", n.IP)
+	e.set("NODE_IP", n.IP.String())
 	e.set("NODE_ROLE", string(n.Role))
 	e.set("NODE_ARCH", n.Arch)
 	e.set("FIRST_SERVER", strconv.FormatBool(i == 0))
@@ -294,10 +287,10 @@ func (p *plan) nodeEnv(i int) []byte {
 	e.set("PREVIOUS", nameAt(p.order, i-1))
 	e.set("NEXT", nameAt(p.order, i+1))
 	e.set("FIRST_SERVER_NAME", p.first().Name)
-	e.set("FIRST_SERVER_IP", p.first().IP)
+	e.set("FIRST_SERVER_IP", p.first().IP.String())
 	e.comment("JOIN_URL is the API the other nodes join through, in their config's server.")
 	e.set("JOIN_URL", p.joinURL())
-	e.set("API_VIP", c.Network.APIVIP)
+	e.set("API_VIP", c.Network.APIVIP.String())
 	e.set("API_PORT", strconv.Itoa(p.port))
 	e.set("K3S_VERSION", c.Versions.K3s)
 	e.set("FLUX_VERSION", c.Versions.Flux)
@@ -312,11 +305,11 @@ func (p *plan) nodeEnv(i int) []byte {
 	e.set("PACKAGES", strings.Join(packages, " "))
 	e.set("SERVICES", strings.Join(services, " "))
 	e.comment("The host firewall must keep SSH open from the LAN.")
-	e.set("LAN", c.Network.LAN)
+	e.set("LAN", c.Network.LAN.String())
 	e.set("SSH_PORT", strconv.Itoa(c.Network.SSHPort))
 	if i == 0 {
 		e.comment("The first server installs Flux and applies FLUX_SYNC, relative to the repository.")
-		e.set("FLUX_SYNC", path.Join("clusters", c.Name, fluxSyncDir))
+		e.set("FLUX_SYNC", path.Join("clusters", c.Name, flux.Dir))
 		e.set("FLUX_URL", c.Flux.URL)
 		e.set("FLUX_GIT_SECRET", c.Flux.SecretName)
 		e.set("FLUX_SOPS_SECRET", c.Flux.SOPS.SecretName)
@@ -324,7 +317,7 @@ func (p *plan) nodeEnv(i int) []byte {
 	return e.Bytes()
 }
 
-func names(nodes []model.Node) []string {
+func names(nodes []*model.Node) []string {
 	var out []string
 	for _, n := range nodes {
 		out = append(out, n.Name)
@@ -332,7 +325,7 @@ func names(nodes []model.Node) []string {
 	return out
 }
 
-func nameAt(nodes []model.Node, i int) string {
+func nameAt(nodes []*model.Node, i int) string {
 	if i < 0 || i >= len(nodes) {
 		return ""
 	}

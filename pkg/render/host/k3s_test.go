@@ -3,6 +3,7 @@ package host_test
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"os"
 	"path"
 	"path/filepath"
@@ -20,15 +21,30 @@ import (
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
-// load reads a cluster of the project's own CUE module.
+// load reads a cluster of the project's own CUE module, as data a test
+// may change before validate makes it a Model.
 func load(t *testing.T, name string) *model.Cluster {
 	t.Helper()
-	c, err := render.Load(render.Source{FS: cuemodule.FS, Display: "cue"}, name)
+	m, err := render.Load(render.Source{FS: cuemodule.FS, Display: "cue"}, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c
+	return m.Cluster
 }
+
+// validate checks a cluster and returns its Model, failing the test on a problem.
+func validate(t *testing.T, c *model.Cluster) *model.Model {
+	t.Helper()
+	m, err := model.Validate(c)
+	if err != nil {
+		t.Fatalf("the test's cluster is invalid: %v", err)
+	}
+	return m
+}
+
+// ip and pfx parse the addresses of clusters built in Go.
+func ip(s string) netip.Addr    { return netip.MustParseAddr(s) }
+func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 
 // rendered is a cluster's host files, by path relative to hosts/.
 type rendered struct {
@@ -39,7 +55,7 @@ type rendered struct {
 
 func renderHosts(t *testing.T, c *model.Cluster) rendered {
 	t.Helper()
-	files, err := host.Files(c)
+	files, err := host.Files(validate(t, c))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,13 +129,9 @@ func installOrder(c *model.Cluster) []model.Node {
 	return append(servers, agents...)
 }
 
-func apiURL(t *testing.T, c *model.Cluster, host string) string {
+func apiURL(t *testing.T, c *model.Cluster, host netip.Addr) string {
 	t.Helper()
-	port, err := component.APIServerPort(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("https://%s:%d", host, port)
+	return fmt.Sprintf("https://%s:%d", host, c.Network.APIPort)
 }
 
 // TestJoinOrderIsQuorumSafe: the first server starts etcd, the other
@@ -153,7 +165,7 @@ func TestJoinOrderIsQuorumSafe(t *testing.T) {
 			t.Errorf("%s: server = %q, want the VIP %s", n.Name, cfg.Server, vip)
 		}
 		want := map[string]string{
-			"NODE_NAME": n.Name, "NODE_IP": n.IP, "NODE_ROLE": string(n.Role), "NODE_ARCH": n.Arch,
+			"NODE_NAME": n.Name, "NODE_IP": n.IP.String(), "NODE_ROLE": string(n.Role), "NODE_ARCH": n.Arch,
 			"FIRST_SERVER": fmt.Sprint(first),
 			"JOIN_ORDER":   fmt.Sprint(i + 1), "JOIN_TOTAL": fmt.Sprint(len(order)),
 			"PREVIOUS": at(names, i-1), "NEXT": at(names, i+1),
@@ -186,17 +198,17 @@ func TestServersShareCriticalValues(t *testing.T) {
 	c := load(t, "polylab")
 	r := renderHosts(t, c)
 	want := host.ServerConfig{
-		TLSSAN:              []string{c.Network.APIVIP},
+		TLSSAN:              []string{c.Network.APIVIP.String()},
 		WriteKubeconfigMode: "0600",
 		Critical: host.Critical{
 			Disable:        []string{"servicelb", "local-storage"},
-			ClusterCIDR:    c.Network.Pods,
-			ServiceCIDR:    c.Network.Services,
+			ClusterCIDR:    c.Network.Pods.String(),
+			ServiceCIDR:    c.Network.Services.String(),
 			ClusterDomain:  c.Domain,
 			FlannelBackend: c.Network.FlannelBackend,
 		},
 	}
-	servers := c.Servers()
+	servers := validate(t, c).Servers
 	if len(servers) < 3 {
 		t.Fatalf("polylab has %d built servers; the test expects an HA control plane", len(servers))
 	}
@@ -211,11 +223,11 @@ func TestServersShareCriticalValues(t *testing.T) {
 		if slices.Contains(cfg.Disable, "traefik") {
 			t.Errorf("server %s disables Traefik, which the design keeps", n.Name)
 		}
-		if cfg.NodeIP != n.IP {
+		if cfg.NodeIP != n.IP.String() {
 			t.Errorf("server %s: node-ip = %q, want %q", n.Name, cfg.NodeIP, n.IP)
 		}
 	}
-	for _, n := range c.ActiveNodes() {
+	for _, n := range validate(t, c).Built {
 		if n.Role == model.Agent && r.config(n.Name).ServerConfig != nil {
 			t.Errorf("agent %s carries server settings", n.Name)
 		}
@@ -228,13 +240,13 @@ func TestServersShareCriticalValues(t *testing.T) {
 func TestGPUNodeSettings(t *testing.T) {
 	c := load(t, "polylab")
 	r := renderHosts(t, c)
-	gpus := c.GPUNodes()
+	gpus := validate(t, c).GPUNodes
 	if len(gpus) == 0 {
 		t.Fatal("polylab has no built GPU node")
 	}
-	for _, n := range c.ActiveNodes() {
+	for _, n := range validate(t, c).Built {
 		cfg, env := r.config(n.Name), r.nodeEnv(n.Name)
-		isGPU := slices.ContainsFunc(gpus, func(g model.Node) bool { return g.Name == n.Name })
+		isGPU := slices.ContainsFunc(gpus, func(g *model.Node) bool { return g.Name == n.Name })
 		if !isGPU {
 			if cfg.DefaultRuntime != "" || env["GPU"] != "false" {
 				t.Errorf("%s has no GPU, yet default-runtime = %q, GPU = %q", n.Name, cfg.DefaultRuntime, env["GPU"])
@@ -266,7 +278,7 @@ func TestLonghornDiskLabel(t *testing.T) {
 	c := load(t, "polylab")
 	r := renderHosts(t, c)
 	label := component.LonghornDefaultDiskLabel + "=" + component.LonghornDefaultDiskValue
-	for _, n := range c.ActiveNodes() {
+	for _, n := range validate(t, c).Built {
 		if got := slices.Contains(r.config(n.Name).NodeLabel, label); got != n.Storage {
 			t.Errorf("%s (storage: %v): has %s: %v", n.Name, n.Storage, label, got)
 		}
@@ -339,7 +351,7 @@ func TestNoTokenInAnyFile(t *testing.T) {
 func TestKubeVIPManifestOnFirstServer(t *testing.T) {
 	c := load(t, "polylab")
 	r := renderHosts(t, c)
-	first := c.Servers()[0].Name
+	first := validate(t, c).Servers[0].Name
 	var manifests []string
 	for _, name := range host.Paths(r.files) {
 		if strings.Contains(name, "/"+host.ManifestsDir+"/") {
@@ -381,7 +393,7 @@ func TestKubeVIPManifestOnFirstServer(t *testing.T) {
 			t.Errorf("kube-vip.yaml has no %s; it has %v", kind, kinds)
 		}
 	}
-	if address != c.Network.APIVIP {
+	if address != c.Network.APIVIP.String() {
 		t.Errorf("kube-vip's address = %q, want the VIP %s", address, c.Network.APIVIP)
 	}
 }
@@ -390,11 +402,11 @@ func TestKubeVIPManifestOnFirstServer(t *testing.T) {
 // manifests, and its nodes join through the first server's address.
 func TestWithoutKubeVIP(t *testing.T) {
 	c := load(t, "example")
-	if len(c.AppsOf("kube-vip")) != 0 {
+	if len(validate(t, c).AppsOf("kube-vip")) != 0 {
 		t.Fatal("the example cluster now runs kube-vip; pick another cluster for this test")
 	}
 	r := renderHosts(t, c)
-	first := c.Servers()[0]
+	first := validate(t, c).Servers[0]
 	for name := range r.files {
 		if strings.Contains(name, "/"+host.ManifestsDir+"/") {
 			t.Errorf("%s rendered without a kube-vip app", name)
@@ -416,11 +428,12 @@ func TestWithoutKubeVIP(t *testing.T) {
 
 // TestFluxSyncExists: the first server applies a folder render writes.
 func TestFluxSyncExists(t *testing.T) {
-	c, tr, err := render.Build(render.Source{FS: cuemodule.FS, Display: "cue"}, "polylab")
+	r, err := render.Build(render.Source{FS: cuemodule.FS, Display: "cue"}, "polylab")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sync := renderHosts(t, c).nodeEnv(c.Servers()[0].Name)["FLUX_SYNC"]
+	c, tr := r.Model.Cluster, r.Tree
+	sync := renderHosts(t, c).nodeEnv(validate(t, c).Servers[0].Name)["FLUX_SYNC"]
 	rel, ok := strings.CutPrefix(sync, "clusters/"+c.Name+"/")
 	if !ok {
 		t.Fatalf("FLUX_SYNC = %q is not in clusters/%s", sync, c.Name)
@@ -436,21 +449,22 @@ func TestConfigFile(t *testing.T) {
 		Name:   "lab",
 		Domain: "lab.internal",
 		Network: model.Network{
-			LAN: "10.0.0.0/24", Pods: "10.100.0.0/16", Services: "10.101.0.0/16",
-			APIVIP: "10.0.0.5", APIPort: 6444, FlannelBackend: "wireguard-native", SSHPort: 2222,
+			LAN: pfx("10.0.0.0/24"), Pods: pfx("10.100.0.0/16"), Services: pfx("10.101.0.0/16"),
+			APIVIP: ip("10.0.0.5"), APIPort: 6444, FlannelBackend: "wireguard-native", SSHPort: 2222,
+			LoadBalancerPool: model.Pool{First: ip("10.0.0.200"), Last: ip("10.0.0.210")},
 		},
 		Versions: model.Versions{K3s: "v1.34.10+k3s1", Flux: "v2.9.0"},
 		Nodes: []model.Node{
-			{Name: "a", IP: "10.0.0.11", Role: model.Server, Arch: "amd64", Storage: true},
-			{Name: "gpu", IP: "10.0.0.21", Role: model.Agent, Arch: "amd64",
+			{Name: "a", IP: ip("10.0.0.11"), Role: model.Server, Arch: "amd64", Storage: true},
+			{Name: "gpu", IP: ip("10.0.0.21"), Role: model.Agent, Arch: "amd64",
 				Labels: map[string]string{"lab.dev/zone": "desk", "nvidia.com/gpu.present": "true"},
 				Taints: []model.Taint{{Key: "nvidia.com/gpu", Value: "true", Effect: "NoSchedule"}, {Key: "lab.dev/loud", Effect: "PreferNoSchedule"}},
 				GPUs:   []model.GPU{{Vendor: "nvidia", Model: "X", Count: 1}}},
-			{Name: "b", IP: "10.0.0.12", Role: model.Server, Arch: "amd64", Storage: true},
-			{Name: "c", IP: "10.0.0.13", Role: model.Server, Arch: "arm64"},
+			{Name: "b", IP: ip("10.0.0.12"), Role: model.Server, Arch: "amd64", Storage: true},
+			{Name: "c", IP: ip("10.0.0.13"), Role: model.Server, Arch: "arm64"},
 			{Name: "later", Role: model.Agent, Arch: "arm64", Planned: true},
 		},
-		Apps: map[string]model.App{
+		AppsByName: map[string]model.App{
 			"vip":      {Name: "vip", Namespace: "kube-system", Component: "kube-vip", Image: "kube-vip:v1", Workloads: []model.Workload{{Name: "vip", Selector: map[string]string{"app": "vip"}, HostNetwork: true}}},
 			"longhorn": {Name: "longhorn", Component: "longhorn"},
 		},
@@ -517,7 +531,7 @@ func TestEnvQuoting(t *testing.T) {
 	c := load(t, "example")
 	c.Flux.URL = "https://git.example.com/it's.git"
 	r := renderHosts(t, c)
-	if got := r.nodeEnv(c.Servers()[0].Name)["FLUX_URL"]; got != c.Flux.URL {
+	if got := r.nodeEnv(validate(t, c).Servers[0].Name)["FLUX_URL"]; got != c.Flux.URL {
 		t.Errorf("FLUX_URL = %q, want %q", got, c.Flux.URL)
 	}
 }
@@ -526,11 +540,11 @@ func TestEnvQuoting(t *testing.T) {
 // model; none of polylab's is written into the package's Go code.
 func TestNoClusterValuesInGo(t *testing.T) {
 	c := load(t, "polylab")
-	values := []string{c.Name, c.Network.APIVIP, c.Network.LAN, c.Network.Pods, c.Network.Services, c.Flux.URL}
+	values := []string{c.Name, c.Network.APIVIP.String(), c.Network.LAN.String(), c.Network.Pods.String(), c.Network.Services.String(), c.Flux.URL}
 	for _, n := range c.Nodes {
 		values = append(values, n.Name)
-		if n.IP != "" {
-			values = append(values, n.IP)
+		if n.IP.IsValid() {
+			values = append(values, n.IP.String())
 		}
 	}
 	sources, err := filepath.Glob("*.go")

@@ -87,3 +87,70 @@ type NuclioTrigger struct {
 	NumWorkers int            `json:"numWorkers,omitempty"`
 	Attributes map[string]any `json:"attributes,omitempty"`
 }
+
+// NuclioProject groups Nuclio functions. Nuclio's controller looks up the
+// project a function names (label nuclio.io/project-name) in the
+// function's namespace before it deploys the function.
+type NuclioProject struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              NuclioProjectSpec `json:"spec"`
+}
+
+// NuclioProjectSpec is the part of a project's configuration the renderer sets.
+type NuclioProjectSpec struct {
+	Description string `json:"description,omitempty"`
+}
+
+// HelmChart asks K3s's embedded Helm controller to install a chart
+// (k3s-io/helm-controller, helm.cattle.io/v1): K3s applies one from a file
+// of its auto-deploy folder as it starts, before anything else runs.
+type HelmChart struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              HelmChartSpec `json:"spec"`
+}
+
+// HelmChartSpec names the chart, its version and where it installs.
+type HelmChartSpec struct {
+	// Chart is the chart's name in Repo, or an oci:// reference.
+	Chart           string `json:"chart"`
+	Version         string `json:"version,omitempty"`
+	TargetNamespace string `json:"targetNamespace,omitempty"`
+	CreateNamespace bool   `json:"createNamespace,omitempty"`
+}
+
+// FluxOperatorGroupVersion is the Flux Operator's API.
+var FluxOperatorGroupVersion = schema.GroupVersion{Group: "fluxcd.controlplane.io", Version: "v1"}
+
+// FluxInstance asks the Flux Operator to run a version of Flux
+// (controlplaneio-fluxcd/flux-operator api/v1 fluxinstance_types.go,
+// v0.59.0). The operator installs and upgrades Flux's controllers to it.
+type FluxInstance struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              FluxInstanceSpec `json:"spec"`
+}
+
+// FluxInstanceSpec is the part of a FluxInstance the renderer sets.
+type FluxInstanceSpec struct {
+	Distribution FluxDistribution `json:"distribution"`
+	Components   []string         `json:"components,omitempty"`
+	Cluster      *FluxCluster     `json:"cluster,omitempty"`
+}
+
+// FluxDistribution is the Flux release and the registry of its images.
+type FluxDistribution struct {
+	// Version is a release such as 2.9.4, or a semver range.
+	Version string `json:"version"`
+	// Registry holds the controllers' images, such as ghcr.io/fluxcd.
+	Registry string `json:"registry"`
+}
+
+// FluxCluster describes the cluster Flux runs in.
+type FluxCluster struct {
+	Type   string `json:"type,omitempty"`
+	Domain string `json:"domain,omitempty"`
+	// NetworkPolicy installs Flux's own NetworkPolicies in its namespace.
+	NetworkPolicy bool `json:"networkPolicy"`
+}

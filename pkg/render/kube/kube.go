@@ -87,3 +87,11 @@ func Marshal(o Object) ([]byte, error) {
 func TypeMeta(gv schema.GroupVersion, kind string) metav1.TypeMeta {
 	return metav1.TypeMeta{APIVersion: gv.String(), Kind: kind}
 }
+
+// PodLabels are the labels of a set of pods in a namespace: pods that
+// something creates at run time (a chart, a controller), which the
+// rendered tree does not show as a pod template.
+type PodLabels struct {
+	Namespace string
+	Labels    map[string]string
+}

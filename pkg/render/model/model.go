@@ -1,33 +1,45 @@
-// Package model holds the decoded cluster: plain Go types that mirror the
-// CUE schema in cue/schema field for field. Decoding is strict, so a field
-// present in CUE but missing here is an error, never silently dropped.
+// Package model holds the cluster: the Go types the CUE data decodes into
+// (this file), the checks between values that the schema cannot express
+// (validate.go), and the Model that Validate derives from a valid cluster
+// once, for every later stage to read (index.go).
+//
+// The types mirror cue/schema field for field, and decoding is strict, so
+// a field present in CUE but missing here is an error, never silently
+// dropped. Addresses decode into net/netip types and durations into
+// Duration: the stages after loading never parse a string again.
 package model
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/netip"
 	"strconv"
+	"time"
 )
 
 // Cluster is one homelab cluster, as described in cue/clusters/<name>.
 type Cluster struct {
-	Name      string         `json:"name"`
-	Domain    string         `json:"domain"`
-	Flux      Flux           `json:"flux"`
-	Versions  Versions       `json:"versions"`
-	Network   Network        `json:"network"`
-	Nodes     []Node         `json:"nodes"`
-	NodePorts []NodePort     `json:"nodePorts"`
-	Externals []External     `json:"externals"`
-	Apps      map[string]App `json:"apps"`
-	Flows     []Flow         `json:"flows"`
+	Name      string     `json:"name"`
+	Domain    string     `json:"domain"`
+	Flux      Flux       `json:"flux"`
+	Versions  Versions   `json:"versions"`
+	Network   Network    `json:"network"`
+	Nodes     []Node     `json:"nodes"`
+	NodePorts []NodePort `json:"nodePorts"`
+	Externals []External `json:"externals"`
+	// AppsByName are the apps as the model keys them; Model.Apps lists
+	// them in the order every stage renders them.
+	AppsByName map[string]App `json:"apps"`
+	// Flows are the flows as declared; Model.Links holds them resolved.
+	Flows []Flow `json:"flows"`
 }
 
 // Flux says where Flux pulls the rendered repository from.
 type Flux struct {
-	URL        string `json:"url"`
-	Branch     string `json:"branch"`
-	Interval   string `json:"interval"`
-	SecretName string `json:"secretName,omitempty"`
+	URL        string   `json:"url"`
+	Branch     string   `json:"branch"`
+	Interval   Duration `json:"interval"`
+	SecretName string   `json:"secretName,omitempty"`
 	SOPS       struct {
 		SecretName string `json:"secretName"`
 	} `json:"sops"`
@@ -35,31 +47,44 @@ type Flux struct {
 
 // Versions pins the K3s and Flux releases, every chart and every image.
 type Versions struct {
-	K3s    string            `json:"k3s"`
-	Flux   string            `json:"flux"`
-	Charts map[string]Chart  `json:"charts"`
-	Images map[string]string `json:"images"`
+	K3s          string            `json:"k3s"`
+	Flux         string            `json:"flux"`
+	FluxOperator Chart             `json:"fluxOperator"`
+	Charts       map[string]Chart  `json:"charts"`
+	Images       map[string]string `json:"images"`
 }
 
 // Network is the cluster's address plan.
 type Network struct {
-	LAN              string `json:"lan"`
-	Pods             string `json:"pods"`
-	Services         string `json:"services"`
-	APIVIP           string `json:"apiVIP"`
-	APIPort          int    `json:"apiPort"`
-	LoadBalancerPool struct {
-		First string `json:"first"`
-		Last  string `json:"last"`
-	} `json:"loadBalancerPool"`
-	FlannelBackend string `json:"flannelBackend"`
-	SSHPort        int    `json:"sshPort"`
+	LAN              netip.Prefix `json:"lan"`
+	Pods             netip.Prefix `json:"pods"`
+	Services         netip.Prefix `json:"services"`
+	APIVIP           netip.Addr   `json:"apiVIP"`
+	APIPort          int          `json:"apiPort"`
+	LoadBalancerPool Pool         `json:"loadBalancerPool"`
+	FlannelBackend   string       `json:"flannelBackend"`
+	SSHPort          int          `json:"sshPort"`
 }
+
+// Pool is the range of LoadBalancer IPs MetalLB hands out, both ends included.
+type Pool struct {
+	First netip.Addr `json:"first"`
+	Last  netip.Addr `json:"last"`
+}
+
+// Contains reports whether a is inside the pool.
+func (p Pool) Contains(a netip.Addr) bool {
+	return a.IsValid() && p.First.Compare(a) <= 0 && a.Compare(p.Last) <= 0
+}
+
+// String writes the pool as MetalLB's ranges do: first-last.
+func (p Pool) String() string { return p.First.String() + "-" + p.Last.String() }
 
 // Node is one machine.
 type Node struct {
-	Name     string            `json:"name"`
-	IP       string            `json:"ip,omitempty"`
+	Name string `json:"name"`
+	// IP is the node's LAN address; the zero Addr for a planned node.
+	IP       netip.Addr        `json:"ip,omitzero"`
 	Role     Role              `json:"role"`
 	Arch     string            `json:"arch"`
 	Planned  bool              `json:"planned"`
@@ -96,6 +121,15 @@ type GPU struct {
 	MemoryGiB int    `json:"memoryGiB"`
 }
 
+// GPUCount is the number of GPUs in the node.
+func (n Node) GPUCount() int {
+	total := 0
+	for _, g := range n.GPUs {
+		total += g.Count
+	}
+	return total
+}
+
 // Taint keeps pods off a node unless they tolerate it.
 type Taint struct {
 	Key    string `json:"key"`
@@ -122,12 +156,14 @@ type NodePort struct {
 
 // External is a traffic source outside the cluster.
 type External struct {
-	Name        string `json:"name"`
-	CIDR        string `json:"cidr"`
-	Description string `json:"description"`
+	Name        string       `json:"name"`
+	CIDR        netip.Prefix `json:"cidr"`
+	Description string       `json:"description"`
 }
 
-// App is one piece of software the cluster runs.
+// App is one piece of software the cluster runs. Which blocks it has
+// (Helm, Container, Function, Image) and what its Settings hold depend on
+// its component, whose CUE definition closes both.
 type App struct {
 	Name         string          `json:"name"`
 	Namespace    string          `json:"namespace"`
@@ -142,13 +178,20 @@ type App struct {
 	Provides     Provides        `json:"provides"`
 	StorageClass string          `json:"storageClass,omitempty"`
 	Secrets      []SecretRef     `json:"secrets"`
-	Settings     map[string]any  `json:"settings"`
+	// Settings are the component's own settings, as its CUE definition
+	// types them; the component decodes them strictly into its Go type.
+	Settings json.RawMessage `json:"settings,omitempty"`
 
 	// Helpers are pods the app's chart or controller creates besides its
 	// workloads; flows name them as they name workloads.
 	Helpers []Workload `json:"helpers,omitempty"`
 	// OpenNamespace leaves the app's namespace without a default deny.
 	OpenNamespace bool `json:"openNamespace,omitempty"`
+}
+
+// Path is the path of a value of the app, such as apps.cvat.settings.
+func (a *App) Path(sub ...any) Path {
+	return append(Path{"apps", a.Name}, sub...)
 }
 
 // The layers an app belongs to, in the order they are applied.
@@ -231,7 +274,7 @@ type NuclioFunction struct {
 	Handler       string            `json:"handler"`
 	MinReplicas   int               `json:"minReplicas"`
 	MaxReplicas   int               `json:"maxReplicas"`
-	EventTimeout  string            `json:"eventTimeout"`
+	EventTimeout  Duration          `json:"eventTimeout"`
 	Annotations   map[string]string `json:"annotations"`
 	DeployerImage string            `json:"deployerImage"`
 }
@@ -286,9 +329,9 @@ func (p Port) PodPorts() string {
 
 // LoadBalancer is a LoadBalancer Service on a fixed IP from the pool.
 type LoadBalancer struct {
-	IP      string   `json:"ip"`
-	Service string   `json:"service,omitempty"`
-	Ports   []LBPort `json:"ports"`
+	IP      netip.Addr `json:"ip"`
+	Service string     `json:"service,omitempty"`
+	Ports   []LBPort   `json:"ports"`
 }
 
 // LBPort maps an outside port to a named port of the workload.
@@ -310,3 +353,59 @@ type Flow struct {
 	Port    FlowPort `json:"port"`
 	Purpose string   `json:"purpose"`
 }
+
+// FlowPort is a flow's target port: a port name, or a number that matches a
+// port's Service port or pod port.
+type FlowPort struct {
+	Name   string
+	Number int
+}
+
+// UnmarshalJSON accepts a string (a port name) or a number.
+func (p *FlowPort) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		return json.Unmarshal(b, &p.Name)
+	}
+	return json.Unmarshal(b, &p.Number)
+}
+
+// MarshalJSON writes the port back as it was declared.
+func (p FlowPort) MarshalJSON() ([]byte, error) {
+	if p.Name != "" {
+		return json.Marshal(p.Name)
+	}
+	return json.Marshal(p.Number)
+}
+
+// String is the port as the owner wrote it.
+func (p FlowPort) String() string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return strconv.Itoa(p.Number)
+}
+
+// Matches reports whether the workload port is the one the flow names.
+// A range is named by its name or its first port, and opened whole.
+func (p FlowPort) Matches(port Port) bool {
+	if p.Name != "" {
+		return p.Name == port.Name
+	}
+	return p.Number == port.Port || p.Number == port.TargetPort
+}
+
+// Duration is a length of time written as Flux and Go write it (1m, 1h30m).
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration; the schema has checked its form.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 30s or 1m", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as Go does (1m0s).
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/polylab/polylab-gitops/pkg/render/component"
+	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
 // Rule is a class of dangerous change.
@@ -178,7 +179,7 @@ func prunes(objects map[Key]object, group string) bool {
 }
 
 func fluxKustomization(objects map[Key]object, group string) (object, bool) {
-	o, ok := objects[Key{APIGroup: "kustomize.toolkit.fluxcd.io", Kind: "Kustomization", Namespace: "flux-system", Name: group}]
+	o, ok := objects[Key{APIGroup: "kustomize.toolkit.fluxcd.io", Kind: "Kustomization", Namespace: model.FluxNamespace, Name: group}]
 	return o, ok
 }
 

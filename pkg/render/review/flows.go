@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/polylab/polylab-gitops/pkg/render/component"
+	"github.com/polylab/polylab-gitops/pkg/render/policy"
 )
 
 // allowance is one thing a NetworkPolicy allows: traffic in a direction
@@ -65,12 +65,12 @@ func allowances(objects map[Key]object) map[string]allowance {
 }
 
 // declaredFlows reads the flows the rendered policies say they open (the
-// component.FlowsAnnotation, "in:  from -> to port: purpose" a line), by
+// policy.FlowsAnnotation, "in:  from -> to port: purpose" a line), by
 // flow without its purpose, with the policies that open it.
 func declaredFlows(objects map[Key]object) map[string]*declaredFlow {
 	out := map[string]*declaredFlow{}
 	for _, k := range sortedKeys(objects, nil, compareKeys) {
-		lines, ok := lookup(objects[k].Content, "metadata", "annotations", component.FlowsAnnotation).(string)
+		lines, ok := lookup(objects[k].Content, "metadata", "annotations", policy.FlowsAnnotation).(string)
 		if !ok || k.APIGroup != "networking.k8s.io" || k.Kind != "NetworkPolicy" {
 			continue
 		}
@@ -115,7 +115,7 @@ func flowDangers(old, cur map[Key]object) []Danger {
 	unannotated := func(objects map[Key]object) map[Key]object {
 		return maps.Collect(func(yield func(Key, object) bool) {
 			for k, o := range objects {
-				if _, ok := lookup(o.Content, "metadata", "annotations", component.FlowsAnnotation).(string); !ok && !yield(k, o) {
+				if _, ok := lookup(o.Content, "metadata", "annotations", policy.FlowsAnnotation).(string); !ok && !yield(k, o) {
 					return
 				}
 			}

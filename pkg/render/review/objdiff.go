@@ -25,6 +25,7 @@ import (
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
 
+	"github.com/polylab/polylab-gitops/pkg/render/flux"
 	"github.com/polylab/polylab-gitops/pkg/render/host"
 	"github.com/polylab/polylab-gitops/pkg/render/tree"
 )
@@ -59,7 +60,7 @@ func OnDisk(t *tree.Tree, p *tree.Plan) Files {
 // Groups that are not Flux Kustomizations.
 const (
 	// FluxSystem is the root Kustomization: the top-level files and flux-system/.
-	FluxSystem = "flux-system"
+	FluxSystem = flux.SyncName
 	// HostsGroup holds the per-node files, compared as text.
 	HostsGroup = "hosts (bootstrap inputs, not applied by Flux)"
 	// DocsGroup holds the generated Markdown, compared as text.

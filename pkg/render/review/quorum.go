@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/polylab/polylab-gitops/pkg/render/host"
+	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
 // k3sServers lists the nodes whose K3s config makes them servers: the
@@ -49,19 +50,6 @@ func quorumDangers(oldText, curText Files) []Danger {
 	msg := fmt.Sprintf("%s %s the etcd cluster: %d servers -> %d. Before, %s; after, %s. "+
 		"Remove servers one at a time with the others up: drain one, `kubectl delete node NAME` (K3s then removes its etcd member), "+
 		"then uninstall K3s on it; a server merely switched off still counts as a member, and one more failure loses the quorum",
-		strings.Join(leaving, ", "), verb, len(before), len(after), quorumFacts(len(before)), quorumFacts(len(after)))
+		strings.Join(leaving, ", "), verb, len(before), len(after), model.QuorumFacts(len(before)), model.QuorumFacts(len(after)))
 	return []Danger{{Rule: Quorum, Group: HostsGroup, Subject: strings.Join(leaving, ", "), Message: msg}}
-}
-
-// quorumFacts says what n etcd members need and survive.
-func quorumFacts(n int) string {
-	switch {
-	case n == 0:
-		return "no server is left to run the control plane"
-	case n == 1:
-		return "the single member is the quorum and no failure is survivable: no high availability"
-	case n%2 == 0:
-		return fmt.Sprintf("%d members need %d for quorum and survive %d failure(s), no more than %d would: use an odd number", n, n/2+1, (n-1)/2, n-1)
-	}
-	return fmt.Sprintf("%d members need %d for quorum and survive %d failure(s)", n, n/2+1, (n-1)/2)
 }

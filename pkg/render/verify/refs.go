@@ -2,7 +2,6 @@ package verify
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
@@ -11,15 +10,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/polylab/polylab-gitops/pkg/render/kube"
+	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
-
-// builtinNamespaces exist before Flux applies anything.
-var builtinNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease", "flux-system"}
 
 // references checks what ties objects together: unique identities, Flux
 // dependencies and sources, namespaces created before use, Services that
 // select pods, and no Secret carrying a value.
-func references(b *Built, pods []map[string]string) []error {
+func references(b *Built, pods []kube.PodLabels) []error {
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
@@ -61,7 +58,7 @@ func references(b *Built, pods []map[string]string) []error {
 	}
 
 	for _, o := range b.Objects {
-		if o.Namespace != "" && !slices.Contains(builtinNamespaces, o.Namespace) {
+		if o.Namespace != "" && !slices.Contains(model.SystemNamespaces, o.Namespace) {
 			creator, ok := namespaceUnit[o.Namespace]
 			switch {
 			case !ok:
@@ -116,9 +113,14 @@ func reaches(deps map[string][]string, from, to string) bool {
 }
 
 // podLabels gathers the label sets of pods in a namespace: those of
-// rendered pod templates and those the model says charts create.
-func podLabels(b *Built, model []map[string]string, namespace string) []map[string]string {
-	out := slices.Clone(model)
+// rendered pod templates and those the units say are created at run time.
+func podLabels(b *Built, pods []kube.PodLabels, namespace string) []map[string]string {
+	var out []map[string]string
+	for _, p := range pods {
+		if p.Namespace == namespace {
+			out = append(out, p.Labels)
+		}
+	}
 	for _, o := range b.Objects {
 		if o.Namespace != namespace {
 			continue
@@ -130,13 +132,6 @@ func podLabels(b *Built, model []map[string]string, namespace string) []map[stri
 			out = append(out, typed.Spec.Template.Labels)
 		case *appsv1.DaemonSet:
 			out = append(out, typed.Spec.Template.Labels)
-		case *kube.NuclioFunction:
-			labels := maps.Clone(typed.Labels)
-			if labels == nil {
-				labels = map[string]string{}
-			}
-			labels["nuclio.io/function-name"] = typed.Name // Nuclio labels its pods so
-			out = append(out, labels)
 		}
 	}
 	return out

@@ -54,7 +54,10 @@ func init() {
 	register(metallb, "IPAddressPool", func() any { return &kube.IPAddressPool{} })
 	register(metallb, "L2Advertisement", func() any { return &kube.L2Advertisement{} })
 	register(kube.K3sHelmGroupVersion.String(), "HelmChartConfig", func() any { return &kube.HelmChartConfig{} })
+	register(kube.K3sHelmGroupVersion.String(), "HelmChart", func() any { return &kube.HelmChart{} })
+	register(kube.FluxOperatorGroupVersion.String(), "FluxInstance", func() any { return &kube.FluxInstance{} })
 	register(kube.NuclioGroupVersion.String(), "NuclioFunction", func() any { return &kube.NuclioFunction{} })
+	register(kube.NuclioGroupVersion.String(), "NuclioProject", func() any { return &kube.NuclioProject{} })
 }
 
 // decodeStrict decodes an object's fields into the kind's Go type through

@@ -5,7 +5,6 @@
 package verify
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -21,6 +20,8 @@ import (
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/polylab/polylab-gitops/pkg/render/flux"
+	"github.com/polylab/polylab-gitops/pkg/render/kube"
 	"github.com/polylab/polylab-gitops/pkg/render/tree"
 )
 
@@ -32,6 +33,9 @@ type Object struct {
 	APIVersion, Kind, Namespace, Name string
 	// Typed is the object decoded into its Go type.
 	Typed any
+	// Fields are the object as kustomize built it, for diffs and checks
+	// that walk any kind.
+	Fields map[string]any
 }
 
 // Ref names the object as messages do.
@@ -49,9 +53,10 @@ type Built struct {
 }
 
 // Tree verifies a cluster's rendered tree, whose paths are relative to
-// clusters/<cluster>. Pods lists the label sets of pods that charts create
-// (which the tree does not show), so Service selectors can be checked.
-func Tree(t *tree.Tree, cluster string, pods []map[string]string) (*Built, error) {
+// clusters/<cluster>. Pods lists the pods that charts and controllers
+// create at run time (which the tree does not show), so Service selectors
+// can be checked.
+func Tree(t *tree.Tree, cluster string, pods []kube.PodLabels) (*Built, error) {
 	fsys := filesys.MakeFsInMemory()
 	root := "/clusters/" + cluster
 	for _, p := range t.Paths() {
@@ -65,7 +70,7 @@ func Tree(t *tree.Tree, cluster string, pods []map[string]string) (*Built, error
 
 	// The root folder is what the flux-system Kustomization applies: it
 	// holds the sync objects and every unit's Kustomization.
-	rootObjects, err := build(fsys, root, "flux-system")
+	rootObjects, err := build(fsys, root, flux.SyncName)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +81,7 @@ func Tree(t *tree.Tree, cluster string, pods []map[string]string) (*Built, error
 		}
 	}
 	// The units' folders are built and decoded on all cores.
-	units := slices.DeleteFunc(slices.Clone(built.Kustomizations), func(ks *kustomizev1.Kustomization) bool { return ks.Name == "flux-system" })
+	units := slices.DeleteFunc(slices.Clone(built.Kustomizations), func(ks *kustomizev1.Kustomization) bool { return ks.Name == flux.SyncName })
 	for _, ks := range units {
 		if dir := path.Clean("/" + ks.Spec.Path); !fsys.Exists(path.Join(dir, "kustomization.yaml")) {
 			// Like kustomize-controller, treat a folder without a
@@ -110,30 +115,6 @@ func Tree(t *tree.Tree, cluster string, pods []map[string]string) (*Built, error
 		return nil, fmt.Errorf("the rendered tree is broken, so nothing was written:\n%w", err)
 	}
 	return built, nil
-}
-
-// Warm builds what the first render in a process would otherwise build
-// on its way: kustomize's default transformer configuration (parsed from
-// YAML once per process) and encoding/json's encoders and decoders of
-// every registered type. It verifies nothing, does its work once per
-// process, and is safe to run concurrently with anything.
-func Warm() { warmOnce.Do(warm) }
-
-var warmOnce sync.Once
-
-func warm() {
-	fsys := filesys.MakeFsInMemory()
-	if err := fsys.WriteFile("/kustomization.yaml", []byte("resources: [cm.yaml]\n")); err != nil {
-		return
-	}
-	if err := fsys.WriteFile("/cm.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: warm}\n")); err != nil {
-		return
-	}
-	kustomize(fsys, "/")
-	for _, newObject := range types {
-		b, _ := json.Marshal(newObject())
-		json.Unmarshal(b, newObject())
-	}
 }
 
 // build runs kustomize on dir as kustomize-controller does, and decodes
@@ -197,6 +178,7 @@ func decode(unit string, r *resource.Resource) (Object, error) {
 	if err != nil {
 		return o, fmt.Errorf("%s: %w", o.Ref(), err)
 	}
+	o.Fields = fields
 	o.Typed, err = decodeStrict(o.APIVersion, o.Kind, fields)
 	if err != nil {
 		return o, fmt.Errorf("%s (Kustomization %s): %w", o.Ref(), unit, err)

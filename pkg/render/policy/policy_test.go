@@ -1,4 +1,4 @@
-package component_test
+package policy_test
 
 import (
 	"encoding/json"
@@ -17,15 +17,16 @@ import (
 	"github.com/polylab/polylab-gitops/pkg/render/component"
 	"github.com/polylab/polylab-gitops/pkg/render/kube"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
+	"github.com/polylab/polylab-gitops/pkg/render/policy"
 )
 
 // npPolicies renders the policies and reads them back from the YAML the
 // renderer writes, as the cluster would.
-func npPolicies(t *testing.T, c *model.Cluster) []*networkingv1.NetworkPolicy {
+func npPolicies(t *testing.T, m *model.Model) []*networkingv1.NetworkPolicy {
 	t.Helper()
-	units, err := component.NetworkPolicies(c)
+	units, err := policy.NetworkPolicies(m)
 	if err != nil {
-		t.Fatalf("NetworkPolicies: %v", err)
+		t.Fatalf("NetworkPolicies: %v", problemLines(err))
 	}
 	var out []*networkingv1.NetworkPolicy
 	for _, u := range units {
@@ -106,7 +107,8 @@ func (d npDest) String() string {
 // or out of a restricted namespace is denied, both directions.
 func TestPoliciesWithCyclonus(t *testing.T) {
 	c := testCluster(t)
-	policies := npPolicies(t, c)
+	m := testModel(t, c)
+	policies := npPolicies(t, m)
 	// cyclonus simplifies the policies it builds by default, and its
 	// simplifier combines port ranges by appending to shared slices; the
 	// plain engine is checked against it, pair by pair.
@@ -114,7 +116,7 @@ func TestPoliciesWithCyclonus(t *testing.T) {
 	plain := matcher.BuildNetworkPolicies(false, policies)
 
 	restricted := map[string]bool{}
-	for _, ns := range component.RestrictedNamespaces(c) {
+	for _, ns := range m.RestrictedNamespaces() {
 		restricted[ns] = true
 	}
 	for _, ns := range []string{"cvat", "minio", "clearml", "metallb-system", "nvidia-device-plugin", "longhorn-system"} {
@@ -130,12 +132,12 @@ func TestPoliciesWithCyclonus(t *testing.T) {
 
 	// The pods: one per workload and helper that runs in the pod network,
 	// with an address of the pod range that is no node's tunnel address.
-	pods := netip.MustParsePrefix(c.Network.Pods).Masked().Addr().As4()
+	pods := c.Network.Pods.Masked().Addr().As4()
 	var podPeers []npPeer
 	hostNetwork := map[string]bool{}
-	for _, app := range c.SortedApps() {
-		for _, w := range app.PodSets() {
-			key := app.Name + "/" + w.Name
+	for _, app := range m.Apps {
+		for _, s := range app.PodSets() {
+			w, key := s.Workload, s.Key()
 			if w.HostNetwork {
 				hostNetwork[key] = true
 				continue
@@ -168,20 +170,19 @@ func TestPoliciesWithCyclonus(t *testing.T) {
 	}
 	slices.Sort(nodeSourced)
 	var addrPeers []npPeer
-	taken := map[string]bool{c.Network.APIVIP: true}
+	taken := map[netip.Addr]bool{c.Network.APIVIP: true}
 	for _, n := range c.Nodes {
 		taken[n.IP] = true
 	}
 	for _, e := range c.Externals {
-		prefix := netip.MustParsePrefix(e.CIDR)
-		a := prefix.Addr().Next()
-		for taken[a.String()] {
+		a := e.CIDR.Addr().Next()
+		for taken[a] {
 			a = a.Next()
 		}
 		addrPeers = append(addrPeers, npPeer{name: e.Name + " client " + a.String(), ip: a.String(), sources: []string{e.Name}})
 	}
-	for _, n := range c.ActiveNodes() {
-		addrPeers = append(addrPeers, npPeer{name: "node " + n.Name + " " + n.IP, ip: n.IP, sources: nodeSourced})
+	for _, n := range m.Built {
+		addrPeers = append(addrPeers, npPeer{name: "node " + n.Name + " " + n.IP.String(), ip: n.IP.String(), sources: nodeSourced})
 	}
 	last := netip.AddrFrom4([4]byte{pods[0], pods[1], 255, 0})
 	for _, a := range []netip.Addr{netip.AddrFrom4([4]byte{pods[0], pods[1], 0, 0}), last} {
@@ -197,7 +198,7 @@ func TestPoliciesWithCyclonus(t *testing.T) {
 	var dests []npDest
 	ranges := 0
 	for _, p := range podPeers {
-		ep, err := c.Resolve(p.key)
+		ep, err := m.Resolve(p.key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,12 +226,12 @@ func TestPoliciesWithCyclonus(t *testing.T) {
 	if ranges == 0 {
 		t.Error("the model declares no port range; the range probes check nothing")
 	}
-	for _, s := range c.Servers() {
-		dests = append(dests, npDest{peer: npPeer{name: "API " + s.Name, ip: s.IP}, port: c.Network.APIPort, protocol: "TCP"})
+	for _, s := range m.Servers {
+		dests = append(dests, npDest{peer: npPeer{name: "API " + s.Name, ip: s.IP.String()}, port: c.Network.APIPort, protocol: "TCP"})
 	}
 	dests = append(dests, npDest{peer: npPeer{name: "outside 203.0.113.10", ip: "203.0.113.10"}, port: 443, protocol: "TCP"})
 
-	dnsNS, dns := component.DNSServer(c)
+	dnsNS, dns := m.DNS.App.Namespace, m.DNS.Workload
 	dnsKey := ""
 	for _, p := range podPeers {
 		if p.ns == dnsNS && maps.Equal(p.labels, dns.Selector) {
@@ -245,17 +246,17 @@ func TestPoliciesWithCyclonus(t *testing.T) {
 	// sources to the pod set on the port.
 	declared := func(sources []string, to string, port int, protocol string) bool {
 		for _, f := range c.Flows {
-			from, err := c.Resolve(f.From)
+			from, err := m.Resolve(f.From)
 			if err != nil {
 				t.Fatal(err)
 			}
-			target, err := c.Resolve(f.To)
+			target, err := m.Resolve(f.To)
 			if err != nil {
 				t.Fatal(err)
 			}
 			fromKey := f.From
 			if from.External == nil {
-				fromKey = from.App.Name + "/" + from.Workload.Name
+				fromKey = from.Key()
 			}
 			p, _ := target.Workload.FindPort(f.Port)
 			if slices.Contains(sources, fromKey) && target.App.Name+"/"+target.Workload.Name == to && p.TargetPort <= port && port <= p.Last() && p.Protocol == protocol {
@@ -323,8 +324,8 @@ func TestPoliciesWithCyclonus(t *testing.T) {
 	// Every declared flow to a pod was among the pairs, and allowed.
 	flowsChecked := 0
 	for _, f := range c.Flows {
-		from, _ := c.Resolve(f.From)
-		to, _ := c.Resolve(f.To)
+		from, _ := m.Resolve(f.From)
+		to, _ := m.Resolve(f.To)
 		if to.Workload.HostNetwork {
 			continue
 		}
@@ -409,21 +410,24 @@ func npTiny() *model.Cluster {
 	tcp := func(name string, port, target int) model.Port {
 		return model.Port{Name: name, Port: port, TargetPort: target, Protocol: "TCP"}
 	}
+	ip := netip.MustParseAddr
+	cidr := netip.MustParsePrefix
 	c := &model.Cluster{
 		Name: "tiny",
-		Network: model.Network{LAN: "192.0.2.0/24", Pods: "10.42.0.0/16", Services: "10.43.0.0/16",
-			APIVIP: "192.0.2.5", APIPort: 6443, SSHPort: 22},
+		Network: model.Network{LAN: cidr("192.0.2.0/24"), Pods: cidr("10.42.0.0/16"), Services: cidr("10.43.0.0/16"),
+			APIVIP: ip("192.0.2.5"), APIPort: 6443, SSHPort: 22,
+			LoadBalancerPool: model.Pool{First: ip("192.0.2.200"), Last: ip("192.0.2.220")}},
 		NodePorts: []model.NodePort{{Port: 6443, Protocol: "TCP", On: []model.Role{model.Server}, From: []string{"nodes", "lan"}}},
 		Nodes: []model.Node{
-			{Name: "s1", IP: "192.0.2.11", Role: model.Server},
-			{Name: "a1", IP: "192.0.2.21", Role: model.Agent},
+			{Name: "s1", IP: ip("192.0.2.11"), Role: model.Server},
+			{Name: "a1", IP: ip("192.0.2.21"), Role: model.Agent},
 			{Name: "later", Role: model.Agent, Planned: true},
 		},
-		Externals: []model.External{{Name: "lan", CIDR: "192.0.2.0/24"}, {Name: "vpn", CIDR: "198.51.100.0/24"}},
-		Apps: map[string]model.App{
+		Externals: []model.External{{Name: "lan", CIDR: cidr("192.0.2.0/24")}, {Name: "vpn", CIDR: cidr("198.51.100.0/24")}},
+		AppsByName: map[string]model.App{
 			"web": {Name: "web", Namespace: "web", Component: "container", Workloads: []model.Workload{{
 				Name: "web", Selector: map[string]string{"app": "web"}, Ports: []model.Port{tcp("http", 80, 8080)},
-				LoadBalancers: []model.LoadBalancer{{IP: "192.0.2.200", Ports: []model.LBPort{{Name: "http", Port: 80}}}},
+				LoadBalancers: []model.LoadBalancer{{IP: ip("192.0.2.200"), Ports: []model.LBPort{{Name: "http", Port: 80}}}},
 			}}},
 			"db": {Name: "db", Namespace: "web", Component: "container", Workloads: []model.Workload{{
 				Name: "db", Selector: map[string]string{"app": "db"}, Ports: []model.Port{tcp("pg", 5432, 5432)},
@@ -439,7 +443,7 @@ func npTiny() *model.Cluster {
 			}},
 			"open": {Name: "open", Namespace: "open", Component: "helm", OpenNamespace: true, Workloads: []model.Workload{{
 				Name: "ui", Selector: map[string]string{"app": "ui"}, Ports: []model.Port{tcp("http", 80, 80)},
-				LoadBalancers: []model.LoadBalancer{{IP: "192.0.2.201", Ports: []model.LBPort{{Name: "http", Port: 80}}}},
+				LoadBalancers: []model.LoadBalancer{{IP: ip("192.0.2.201"), Ports: []model.LBPort{{Name: "http", Port: 80}}}},
 			}}},
 		},
 		Flows: []model.Flow{
@@ -452,15 +456,14 @@ func npTiny() *model.Cluster {
 			{From: "lan", To: "open/ui", Port: model.FlowPort{Name: "http"}, Purpose: "the UI"},
 		},
 	}
-	c.Network.LoadBalancerPool.First, c.Network.LoadBalancerPool.Last = "192.0.2.200", "192.0.2.220"
-	for name, app := range c.Apps {
+	for name, app := range c.AppsByName {
 		switch app.Component {
 		case "container":
 			app.Container = &model.Container{Image: "example.org/" + name + ":1"}
 		case "helm":
 			app.Helm = &model.Helm{}
 		}
-		c.Apps[name] = app
+		c.AppsByName[name] = app
 	}
 	return c
 }
@@ -497,8 +500,8 @@ func npPorts(ports []networkingv1.NetworkPolicyPort) []string {
 }
 
 func TestNetworkPoliciesTiny(t *testing.T) {
-	c := npTiny()
-	policies := npPolicies(t, c)
+	m := testModel(t, npTiny())
+	policies := npPolicies(t, m)
 	want := []string{
 		"ops/allow-dns-ops", "ops/allow-op-operator", "ops/default-deny-ops",
 		"web/allow-db", "web/allow-dns-web", "web/allow-web", "web/default-deny-web",
@@ -540,7 +543,7 @@ func TestNetworkPoliciesTiny(t *testing.T) {
 			t.Errorf("allow-web ingress ports %v, want the pod's 8080/TCP", npPorts(r.Ports))
 		}
 	}
-	if web.Annotations[component.NodeSourcesAnnotation] == "" || !strings.Contains(web.Annotations[component.FlowsAnnotation], "in:  vpn -> web http (Service port 80, pod port 8080/TCP): remote browsers") {
+	if web.Annotations[policy.NodeSourcesAnnotation] == "" || !strings.Contains(web.Annotations[policy.FlowsAnnotation], "in:  vpn -> web http (Service port 80, pod port 8080/TCP): remote browsers") {
 		t.Errorf("allow-web annotations = %v", web.Annotations)
 	}
 	// Egress: the database's pods, the hostNetwork agent on the nodes, and
@@ -567,7 +570,7 @@ func TestNetworkPoliciesTiny(t *testing.T) {
 	}
 
 	// The same model renders the same bytes.
-	again := npPolicies(t, c)
+	again := npPolicies(t, testModel(t, npTiny()))
 	for i := range policies {
 		a, _ := json.Marshal(policies[i])
 		b, _ := json.Marshal(again[i])
@@ -581,45 +584,55 @@ func TestNetworkPoliciesRefuse(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		change func(c *model.Cluster)
+		path   string
 		want   string
 	}{
 		{"empty selector", func(c *model.Cluster) {
-			app := c.Apps["db"]
-			app.Workloads[0].Selector = map[string]string{}
-			c.Apps["db"] = app
-		}, "db/db has an empty selector"},
+			editApp(c, "db", func(app *model.App) { app.Workloads[0].Selector = map[string]string{} })
+		}, "apps.db.workloads.0.selector", "db/db has an empty selector"},
 		{"DNS behind a default deny", func(c *model.Cluster) {
-			app := c.Apps["k3s"]
-			app.Namespace = "web"
-			c.Apps["k3s"] = app
-		}, "the cluster DNS coredns runs in namespace web, which has a default deny"},
-		{"pod range too wide", func(c *model.Cluster) { c.Network.Pods = "10.32.0.0/12" }, "holds 4096 node slices"},
+			editApp(c, "k3s", func(app *model.App) { app.Namespace = "web" })
+		}, "apps.k3s.workloads.0.clusterDNS", "the cluster DNS coredns runs in namespace web, which has a default deny"},
+		{"pod range too wide", func(c *model.Cluster) {
+			c.Network.Pods, c.Network.Services = netip.MustParsePrefix("10.32.0.0/12"), netip.MustParsePrefix("10.96.0.0/12")
+		}, "network.pods", "holds 4096 node slices"},
 		{"function without its deploy Job", func(c *model.Cluster) {
-			c.Apps["fn"] = model.App{Name: "fn", Namespace: "web", Component: "nuclio-function",
+			c.AppsByName["fn"] = model.App{Name: "fn", Namespace: "web", Component: "nuclio-function",
 				Workloads: []model.Workload{{Name: "fn", Selector: map[string]string{"nuclio.io/function-name": "fn"}}}}
-		}, "declare it as a helper of the app with selector app.kubernetes.io/component=deployer, app.kubernetes.io/name=fn and apiServer: true"},
+		}, "apps.fn.helpers", "declare it as a helper of the app with selector app.kubernetes.io/component=deployer, app.kubernetes.io/name=fn and apiServer: true"},
 		{"two policies of one name", func(c *model.Cluster) {
-			c.Apps["dns"] = model.App{Name: "dns", Namespace: "ops", Component: "container",
+			c.AppsByName["dns"] = model.App{Name: "dns", Namespace: "ops", Component: "container",
 				Workloads: []model.Workload{{Name: "ops", Selector: map[string]string{"app": "x"}, APIServer: true}}}
-		}, "two NetworkPolicies of namespace ops would be named allow-dns-ops; rename a workload"},
-		{"API without a server", func(c *model.Cluster) { c.Nodes[0].Role = model.Agent }, "no built server or no network.apiPort"},
+		}, "apps.dns.workloads.0.name", "two NetworkPolicies of namespace ops would be named allow-dns-ops; rename a workload"},
+		{"API without a port", func(c *model.Cluster) { c.Network.APIPort = 0 }, "apps.op.workloads.0.apiServer", "no built server or no network.apiPort"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := npTiny()
 			tc.change(c)
-			_, err := component.NetworkPolicies(c)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %v, want one containing %q", err, tc.want)
+			_, err := policy.NetworkPolicies(testModel(t, c))
+			if err == nil {
+				t.Fatalf("the policies render; want %q", tc.want)
 			}
+			wantProblem(t, err, tc.path, tc.want)
 		})
 	}
-	// A function whose deploy Job is a helper with API access renders.
+	// Without a built server, the API the apiServer workloads reach is
+	// nowhere: the model's validation refuses that before (etcd quorum).
 	c := npTiny()
+	c.Nodes[0].Role = model.Agent
+	_, err := model.Validate(c)
+	if err == nil {
+		t.Fatal("a cluster without a server is valid")
+	}
+	wantProblem(t, err, "nodes", "the cluster has no server that is built")
+
+	// A function whose deploy Job is a helper with API access renders.
+	c = npTiny()
 	fn := model.App{Name: "fn", Namespace: "web", Component: "nuclio-function",
 		Workloads: []model.Workload{{Name: "fn", Selector: map[string]string{"nuclio.io/function-name": "fn"}}}}
-	fn.Helpers = []model.Workload{{Name: "deployer", Selector: component.NuclioDeployerLabels(fn), APIServer: true}}
-	c.Apps["fn"] = fn
-	np := npFind(t, npPolicies(t, c), "web", "allow-fn-deployer")
+	fn.Helpers = []model.Workload{{Name: "deployer", Selector: component.NuclioDeployerLabels(&fn), APIServer: true}}
+	c.AppsByName["fn"] = fn
+	np := npFind(t, npPolicies(t, testModel(t, c)), "web", "allow-fn-deployer")
 	if len(np.Spec.Egress) != 1 || np.Spec.Egress[0].Ports[0].Port.IntValue() != 6443 {
 		t.Errorf("the deploy Job's egress = %+v, want the API", np.Spec.Egress)
 	}
@@ -627,15 +640,15 @@ func TestNetworkPoliciesRefuse(t *testing.T) {
 
 func TestNetworkPoliciesNoneRestricted(t *testing.T) {
 	c := npTiny()
-	for name, app := range c.Apps {
-		app.OpenNamespace = true
-		c.Apps[name] = app
+	for name := range c.AppsByName {
+		editApp(c, name, func(app *model.App) { app.OpenNamespace = true })
 	}
-	units, err := component.NetworkPolicies(c)
+	m := testModel(t, c)
+	units, err := policy.NetworkPolicies(m)
 	if err != nil || len(units) != 0 {
 		t.Errorf("with every namespace open: %d units, error %v; want none", len(units), err)
 	}
-	if got := component.RestrictedNamespaces(c); len(got) != 0 {
+	if got := m.RestrictedNamespaces(); len(got) != 0 {
 		t.Errorf("restricted namespaces %v, want none", got)
 	}
 }
@@ -643,13 +656,13 @@ func TestNetworkPoliciesNoneRestricted(t *testing.T) {
 // Without a workload marked clusterDNS, the pods ask K3s's CoreDNS.
 func TestNetworkPoliciesDefaultDNS(t *testing.T) {
 	c := npTiny()
-	delete(c.Apps, "k3s")
+	delete(c.AppsByName, "k3s")
 	c.Flows = slices.DeleteFunc(c.Flows, func(f model.Flow) bool { return strings.HasPrefix(f.From, "k3s/") })
-	ns, w := component.DNSServer(c)
-	if ns != "kube-system" || w.Selector["k8s-app"] != "kube-dns" || len(w.Ports) != 2 {
-		t.Errorf("default DNS = %s %+v, want K3s's CoreDNS in kube-system on 53/UDP and 53/TCP", ns, w)
+	m := testModel(t, c)
+	if dns := m.DNS; m.DNSDeclared || dns.App.Namespace != "kube-system" || dns.Workload.Selector["k8s-app"] != "kube-dns" || len(dns.Workload.Ports) != 2 {
+		t.Errorf("default DNS = %s %+v (declared %v), want K3s's CoreDNS in kube-system on 53/UDP and 53/TCP", dns.App.Namespace, dns.Workload, m.DNSDeclared)
 	}
-	dns := npFind(t, npPolicies(t, c), "ops", "allow-dns-ops")
+	dns := npFind(t, npPolicies(t, m), "ops", "allow-dns-ops")
 	if got := npPorts(dns.Spec.Egress[0].Ports); !slices.Equal(got, []string{"53/UDP", "53/TCP"}) {
 		t.Errorf("DNS ports %v", got)
 	}
@@ -660,7 +673,7 @@ func TestNetworkPoliciesDefaultDNS(t *testing.T) {
 // the pods charts create besides the workloads.
 func TestPolylabPolicies(t *testing.T) {
 	c := testCluster(t)
-	policies := npPolicies(t, c)
+	policies := npPolicies(t, testModel(t, c))
 	for _, name := range []struct{ ns, name string }{
 		{"metallb-system", "allow-metallb-controller"}, {"cvat", "allow-cvat-nuclio-dashboard"},
 		{"cvat", "allow-yolo11x-cvat-detector-gpu-deployer"}, {"minio", "allow-minio-make-bucket-job"},
@@ -672,7 +685,7 @@ func TestPolylabPolicies(t *testing.T) {
 		if np.Namespace == "kube-system" || np.Namespace == "flux-system" {
 			t.Errorf("%s/%s: that namespace is open", np.Namespace, np.Name)
 		}
-		if np.Annotations[component.PurposeAnnotation] == "" {
+		if np.Annotations[policy.PurposeAnnotation] == "" {
 			t.Errorf("%s/%s says nothing of its purpose", np.Namespace, np.Name)
 		}
 	}
@@ -723,11 +736,11 @@ func TestPolylabPolicies(t *testing.T) {
 // helpers and the flags the policies read.
 func TestFlowValidation(t *testing.T) {
 	issues := func(c *model.Cluster) string {
-		var s []string
-		for _, i := range model.Validate(c) {
-			s = append(s, i.Path.String()+": "+i.Message)
+		_, err := model.Validate(c)
+		if err == nil {
+			return ""
 		}
-		return strings.Join(s, "\n")
+		return problemLines(err)
 	}
 	if got := issues(npTiny()); got != "" {
 		t.Fatalf("the tiny cluster has issues:\n%s", got)
@@ -738,30 +751,24 @@ func TestFlowValidation(t *testing.T) {
 		want   string
 	}{
 		{"helper named as a workload", func(c *model.Cluster) {
-			app := c.Apps["web"]
-			app.Helpers = []model.Workload{{Name: "web", Selector: map[string]string{"app": "job"}}}
-			c.Apps["web"] = app
+			editApp(c, "web", func(app *model.App) {
+				app.Helpers = []model.Workload{{Name: "web", Selector: map[string]string{"app": "job"}}}
+			})
 		}, "apps.web.helpers.0.name: app web has a workload and a helper named web"},
 		{"helper with a LoadBalancer", func(c *model.Cluster) {
-			app := c.Apps["web"]
-			app.Helpers = []model.Workload{{Name: "job", Selector: map[string]string{"app": "job"}, Ports: []model.Port{{Name: "http", Port: 80, TargetPort: 80, Protocol: "TCP"}},
-				LoadBalancers: []model.LoadBalancer{{IP: "192.0.2.202", Ports: []model.LBPort{{Name: "http", Port: 80}}}}}}
-			c.Apps["web"] = app
+			editApp(c, "web", func(app *model.App) {
+				app.Helpers = []model.Workload{{Name: "job", Selector: map[string]string{"app": "job"}, Ports: []model.Port{{Name: "http", Port: 80, TargetPort: 80, Protocol: "TCP"}},
+					LoadBalancers: []model.LoadBalancer{{IP: netip.MustParseAddr("192.0.2.202"), Ports: []model.LBPort{{Name: "http", Port: 80}}}}}}
+			})
 		}, "apps.web.helpers.0.loadBalancers: web/job is a helper"},
 		{"namespace open for one app only", func(c *model.Cluster) {
-			app := c.Apps["db"]
-			app.OpenNamespace = true
-			c.Apps["db"] = app
+			editApp(c, "db", func(app *model.App) { app.OpenNamespace = true })
 		}, "apps.web.openNamespace: apps db and web share namespace web, and only one of them sets openNamespace"},
 		{"two DNS servers", func(c *model.Cluster) {
-			app := c.Apps["db"]
-			app.Workloads[0].ClusterDNS = true
-			c.Apps["db"] = app
+			editApp(c, "db", func(app *model.App) { app.Workloads[0].ClusterDNS = true })
 		}, "db/db, k3s/coredns are all marked clusterDNS"},
 		{"DNS without ports", func(c *model.Cluster) {
-			app := c.Apps["k3s"]
-			app.Workloads[0].Ports = nil
-			c.Apps["k3s"] = app
+			editApp(c, "k3s", func(app *model.App) { app.Workloads[0].Ports = nil })
 		}, "apps.k3s.workloads.0.clusterDNS: k3s/coredns is marked clusterDNS and declares no ports"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -775,21 +782,22 @@ func TestFlowValidation(t *testing.T) {
 
 	// Flows name helpers as they name workloads.
 	c := npTiny()
-	app := c.Apps["web"]
-	app.Helpers = []model.Workload{{Name: "migrate", Selector: map[string]string{"app": "migrate"}}}
-	c.Apps["web"] = app
+	editApp(c, "web", func(app *model.App) {
+		app.Helpers = []model.Workload{{Name: "migrate", Selector: map[string]string{"app": "migrate"}}}
+	})
 	c.Flows = append(c.Flows, model.Flow{From: "web/migrate", To: "db", Port: model.FlowPort{Name: "pg"}, Purpose: "migrations"})
 	if got := issues(c); got != "" {
-		t.Errorf("a flow from a helper: %s", got)
+		t.Fatalf("a flow from a helper: %s", got)
 	}
-	ep, err := c.Resolve("web/migrate")
+	m := testModel(t, c)
+	ep, err := m.Resolve("web/migrate")
 	if err != nil || !ep.Helper || ep.Workload.Name != "migrate" {
 		t.Errorf("Resolve(web/migrate) = %+v, %v", ep, err)
 	}
-	if _, err := c.Resolve("web/nope"); err == nil || !strings.Contains(err.Error(), "it has web/web, web/migrate") {
+	if _, err := m.Resolve("web/nope"); err == nil || !strings.Contains(err.Error(), "it has web/web, web/migrate") {
 		t.Errorf("Resolve(web/nope) error %v, want the workloads and helpers listed", err)
 	}
-	np := npFind(t, npPolicies(t, c), "web", "allow-web-migrate")
+	np := npFind(t, npPolicies(t, m), "web", "allow-web-migrate")
 	if len(np.Spec.Egress) != 1 || np.Spec.Egress[0].To[0].PodSelector.MatchLabels["app"] != "db" {
 		t.Errorf("the helper's egress = %+v", np.Spec.Egress)
 	}
@@ -804,10 +812,7 @@ func TestNetworkPoliciesPortRange(t *testing.T) {
 			model.Port{Name: "data", Port: 10000, TargetPort: 10000, EndPort: 10010, Protocol: "TCP"})
 	})
 	c.Flows = append(c.Flows, model.Flow{From: "web", To: "op/operator", Port: model.FlowPort{Name: "data"}, Purpose: "replication"})
-	if issues := model.Validate(c); len(issues) > 0 {
-		t.Fatalf("the model has issues: %+v", issues)
-	}
-	policies := npPolicies(t, c)
+	policies := npPolicies(t, testModel(t, c))
 	op := npFind(t, policies, "ops", "allow-op-operator")
 	var ports []string
 	for _, r := range op.Spec.Ingress {
@@ -817,8 +822,8 @@ func TestNetworkPoliciesPortRange(t *testing.T) {
 		t.Errorf("the operator admits %v, want 10000-10010/TCP among them", ports)
 	}
 	web := npFind(t, policies, "web", "allow-web")
-	if !strings.Contains(web.Annotations[component.FlowsAnnotation], "out: web -> op/operator data (10000-10010/TCP): replication") {
-		t.Errorf("allow-web says it opens:\n%s", web.Annotations[component.FlowsAnnotation])
+	if !strings.Contains(web.Annotations[policy.FlowsAnnotation], "out: web -> op/operator data (10000-10010/TCP): replication") {
+		t.Errorf("allow-web says it opens:\n%s", web.Annotations[policy.FlowsAnnotation])
 	}
 
 	engine := matcher.BuildNetworkPolicies(false, policies)
@@ -834,13 +839,14 @@ func TestNetworkPoliciesPortRange(t *testing.T) {
 	}
 	// The same flow named by the range's first port.
 	c.Flows[len(c.Flows)-1].Port = model.FlowPort{Number: 10000}
-	if web := npFind(t, npPolicies(t, c), "web", "allow-web"); !strings.Contains(web.Annotations[component.FlowsAnnotation], "data (10000-10010/TCP)") {
-		t.Errorf("a flow to port 10000 does not open the range:\n%s", web.Annotations[component.FlowsAnnotation])
+	if web := npFind(t, npPolicies(t, testModel(t, c)), "web", "allow-web"); !strings.Contains(web.Annotations[policy.FlowsAnnotation], "data (10000-10010/TCP)") {
+		t.Errorf("a flow to port 10000 does not open the range:\n%s", web.Annotations[policy.FlowsAnnotation])
 	}
 }
 
 // TestPortRangeValidation checks what the model's validation says of
-// ports with endPort.
+// ports with endPort. (That a container app declares none is the
+// container component's: TestContainerRefuses in component_test.)
 func TestPortRangeValidation(t *testing.T) {
 	ranged := func(p model.Port) func(c *model.Cluster) {
 		return func(c *model.Cluster) {
@@ -868,21 +874,16 @@ func TestPortRangeValidation(t *testing.T) {
 				app.Workloads[0].Ports[0].Port = 8080
 			})
 		}, "the LoadBalancer on 192.0.2.200 exposes port http, a range (8080-8090)"},
-		{"in a container app", func(c *model.Cluster) {
-			editApp(c, "db", func(app *model.App) {
-				app.Workloads[0].Ports = append(app.Workloads[0].Ports, model.Port{Name: "repl", Port: 6000, TargetPort: 6000, EndPort: 6010, Protocol: "TCP"})
-			})
-		}, "the container component renders a Service of every port"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := npTiny()
 			tc.change(c)
-			var got []string
-			for _, i := range model.Validate(c) {
-				got = append(got, i.Path.String()+": "+i.Message)
+			_, err := model.Validate(c)
+			if err == nil {
+				t.Fatalf("the model is valid; want a problem containing %q", tc.want)
 			}
-			if !strings.Contains(strings.Join(got, "\n"), tc.want) {
-				t.Errorf("issues:\n%s\nwant one containing %q", strings.Join(got, "\n"), tc.want)
+			if got := problemLines(err); !strings.Contains(got, tc.want) {
+				t.Errorf("issues:\n%s\nwant one containing %q", got, tc.want)
 			}
 		})
 	}
@@ -894,49 +895,42 @@ func TestLonghornPodsDescribed(t *testing.T) {
 	c := testCluster(t)
 	editApp(c, "longhorn", func(app *model.App) {
 		app.Helpers = slices.DeleteFunc(app.Helpers, func(h model.Workload) bool { return h.Name == "instance-manager" })
-		c.Flows = slices.DeleteFunc(c.Flows, func(f model.Flow) bool {
-			return strings.Contains(f.From+" "+f.To, "longhorn/instance-manager")
-		})
 	})
-	if _, err := component.NetworkPolicies(c); err == nil || !strings.Contains(err.Error(), "the model does not describe the instance managers, which run the engines and replicas; declare it as a helper of the app with selector longhorn.io/component=instance-manager") {
-		t.Errorf("without the instance managers: error %v", err)
+	c.Flows = slices.DeleteFunc(c.Flows, func(f model.Flow) bool {
+		return strings.Contains(f.From+" "+f.To, "longhorn/instance-manager")
+	})
+	_, err := policy.NetworkPolicies(testModel(t, c))
+	if err == nil {
+		t.Fatal("without the instance managers, the policies render")
 	}
+	wantProblem(t, err, "apps.longhorn.helpers", "the model does not describe the instance managers, which run the engines and replicas; declare it as a helper of the app with selector longhorn.io/component=instance-manager")
+
 	c = testCluster(t)
+	var csi string
 	editApp(c, "longhorn", func(app *model.App) {
 		i := slices.IndexFunc(app.Helpers, func(h model.Workload) bool { return h.Name == "csi-plugin" })
 		app.Helpers[i].APIServer = false
+		csi = app.Path("helpers", i, "apiServer").String()
 	})
-	if _, err := component.NetworkPolicies(c); err == nil || !strings.Contains(err.Error(), "the CSI plugin (longhorn/csi-plugin) talks to the Kubernetes API") {
-		t.Errorf("the CSI plugin without the API: error %v", err)
+	_, err = policy.NetworkPolicies(testModel(t, c))
+	if err == nil {
+		t.Fatal("with the CSI plugin cut off the API, the policies render")
 	}
+	wantProblem(t, err, csi, "the CSI plugin (longhorn/csi-plugin) talks to the Kubernetes API")
+
 	// An open longhorn-system needs none of it.
 	c = testCluster(t)
-	editApp(c, "longhorn", func(app *model.App) { app.Helpers, app.OpenNamespace = nil, true })
-	c.Flows = slices.DeleteFunc(c.Flows, func(f model.Flow) bool {
-		_, errFrom := c.Resolve(f.From)
-		_, errTo := c.Resolve(f.To)
-		return errFrom != nil || errTo != nil
-	})
-	if _, err := component.NetworkPolicies(c); err != nil {
-		t.Errorf("an open longhorn-system: %v", err)
-	}
-}
-
-// TestBuiltins: the components that describe what others install render
-// nothing, and only in their own namespace.
-func TestBuiltins(t *testing.T) {
-	c := testCluster(t)
-	for _, tc := range []struct {
-		f    component.Func
-		name string
-		ns   string
-	}{{component.K3sBuiltin, "k3s", "kube-system"}, {component.FluxBuiltin, "flux", "flux-system"}} {
-		if units := renderUnits(t, tc.f, c, tc.name); len(units) != 0 {
-			t.Errorf("%s renders %d units, want none", tc.name, len(units))
+	var helpers []string
+	editApp(c, "longhorn", func(app *model.App) {
+		for _, h := range app.Helpers {
+			helpers = append(helpers, app.Name+"/"+h.Name)
 		}
-		editApp(c, tc.name, func(app *model.App) { app.Namespace = "elsewhere" })
-		renderErr(t, tc.f, c, tc.name, "set namespace: \""+tc.ns+"\"")
-		editApp(c, tc.name, func(app *model.App) { app.Namespace, app.Image = tc.ns, "example.org/x:1" })
-		renderErr(t, tc.f, c, tc.name, "installs nothing")
+		app.Helpers, app.OpenNamespace = nil, true
+	})
+	c.Flows = slices.DeleteFunc(c.Flows, func(f model.Flow) bool {
+		return slices.Contains(helpers, f.From) || slices.Contains(helpers, f.To)
+	})
+	if _, err := policy.NetworkPolicies(testModel(t, c)); err != nil {
+		t.Errorf("an open longhorn-system: %v", problemLines(err))
 	}
 }

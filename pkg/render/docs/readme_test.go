@@ -1,4 +1,4 @@
-package review_test
+package docs_test
 
 import (
 	"bytes"
@@ -11,10 +11,10 @@ import (
 
 	cuemodule "github.com/polylab/polylab-gitops/cue"
 	"github.com/polylab/polylab-gitops/pkg/render"
-	"github.com/polylab/polylab-gitops/pkg/render/review"
+	"github.com/polylab/polylab-gitops/pkg/render/docs"
 )
 
-// update rewrites the golden files: UPDATE_GOLDEN=1 go test ./pkg/render/review
+// update rewrites the golden files: UPDATE_GOLDEN=1 go test ./pkg/render/docs
 var update = os.Getenv("UPDATE_GOLDEN") != ""
 
 // TestREADME compares the README of each cluster of the CUE module with
@@ -28,7 +28,7 @@ func TestREADME(t *testing.T) {
 				render.PrintError(&b, err, "")
 				t.Fatalf("load %s:\n%s", cluster, b.String())
 			}
-			got := review.README(c)
+			got := docs.README(c)
 			golden := filepath.Join("testdata", "README."+cluster+".md")
 			if update {
 				if err := os.WriteFile(golden, got, 0o644); err != nil {
@@ -42,7 +42,7 @@ func TestREADME(t *testing.T) {
 			if d := cmp.Diff(string(want), string(got)); d != "" {
 				t.Errorf("%s differs (-golden +got); UPDATE_GOLDEN=1 rewrites it:\n%s", golden, d)
 			}
-			if !bytes.Equal(review.README(c), got) {
+			if !bytes.Equal(docs.README(c), got) {
 				t.Error("two READMEs of the same model differ")
 			}
 			for _, section := range []string{"## Nodes", "## Network", "## LoadBalancer IPs", "## Ports", "## Flows",

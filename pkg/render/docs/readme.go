@@ -1,4 +1,8 @@
-package review
+// Package docs writes the cluster's README from the model, so that it can
+// never disagree with what is rendered beside it: the nodes, the address
+// plan, the apps, the LoadBalancer IPs, the ports, the flow matrix and its
+// notes, and Mermaid diagrams that GitHub draws in a pull request.
+package docs
 
 import (
 	"bytes"
@@ -8,8 +12,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/polylab/polylab-gitops/pkg/render/component"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
+	"github.com/polylab/polylab-gitops/pkg/render/policy"
 )
 
 // README writes the cluster's README, generated from the model so that it
@@ -18,7 +22,7 @@ import (
 // IPs, the ports, the flow matrix with notes on which namespaces stay
 // open, and Mermaid diagrams of the nodes and of the flows between
 // namespaces and workloads that GitHub draws in the pull request.
-func README(c *model.Cluster) []byte {
+func README(c *model.Model) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Cluster %s\n\n", c.Name)
 	fmt.Fprintf(&b, "Flux applies this folder to the cluster. Everything in it, this file included, is rendered\n")
@@ -52,7 +56,7 @@ func header(b *bytes.Buffer, names ...string) {
 	fmt.Fprintf(b, "| %s |\n|%s\n", strings.Join(names, " | "), strings.Repeat("---|", len(names)))
 }
 
-func readmeNodes(b *bytes.Buffer, c *model.Cluster) {
+func readmeNodes(b *bytes.Buffer, c *model.Model) {
 	b.WriteString("\n## Nodes\n\n")
 	header(b, "node", "role", "IP", "arch", "hardware", "GPU", "volumes", "taints")
 	for _, n := range c.Nodes {
@@ -74,10 +78,10 @@ func readmeNodes(b *bytes.Buffer, c *model.Cluster) {
 		if n.Storage {
 			volumes = "yes"
 		}
-		row(b, n.Name, role, n.IP, n.Arch, hardware(n.Hardware), strings.Join(gpus, ", "), volumes, strings.Join(taints, ", "))
+		row(b, n.Name, role, addr(n.IP), n.Arch, hardware(n.Hardware), strings.Join(gpus, ", "), volumes, strings.Join(taints, ", "))
 	}
-	servers := c.Servers()
-	fmt.Fprintf(b, "\n%s built: %s. The first server, %s, started the etcd cluster.\n", plural(len(servers), "server"), quorumFacts(len(servers)), firstName(servers))
+	servers := c.Servers
+	fmt.Fprintf(b, "\n%s built: %s. The first server, %s, started the etcd cluster.\n", plural(len(servers), "server"), model.QuorumFacts(len(servers)), firstName(servers))
 	b.WriteString("\n```mermaid\nflowchart TB\n")
 	fmt.Fprintf(b, "  vip([\"API VIP %s\"])\n", c.Network.APIVIP)
 	for _, role := range []model.Role{model.Server, model.Agent} {
@@ -88,8 +92,8 @@ func readmeNodes(b *bytes.Buffer, c *model.Cluster) {
 		fmt.Fprintf(b, "  subgraph %s[\"%ss\"]\n", mermaidID("role", string(role)), role)
 		for _, n := range nodes {
 			label := n.Name
-			if n.IP != "" {
-				label += "<br/>" + n.IP
+			if n.IP.IsValid() {
+				label += "<br/>" + n.IP.String()
 			}
 			for _, g := range n.GPUs {
 				label += fmt.Sprintf("<br/>%d× %s", g.Count, g.Model)
@@ -109,7 +113,23 @@ func readmeNodes(b *bytes.Buffer, c *model.Cluster) {
 	b.WriteString("  classDef planned stroke-dasharray: 5 5\n```\n")
 }
 
-func firstName(nodes []model.Node) string {
+// addr writes an address, or nothing for a node that has none yet.
+func addr(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+// plural writes a count and its noun: 1 server, 3 servers.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func firstName(nodes []*model.Node) string {
 	if len(nodes) == 0 {
 		return "none"
 	}
@@ -142,14 +162,14 @@ func hardware(h *model.Hardware) string {
 	return h.Model + ": " + s
 }
 
-func readmeNetwork(b *bytes.Buffer, c *model.Cluster) {
+func readmeNetwork(b *bytes.Buffer, c *model.Model) {
 	n := c.Network
 	b.WriteString("\n## Network\n\n")
 	header(b, "", "")
-	row(b, "LAN", n.LAN)
-	row(b, "pods", n.Pods)
-	row(b, "Services", n.Services)
-	vip := n.APIVIP
+	row(b, "LAN", n.LAN.String())
+	row(b, "pods", n.Pods.String())
+	row(b, "Services", n.Services.String())
+	vip := n.APIVIP.String()
 	if len(c.AppsOf("kube-vip")) > 0 {
 		vip += ", held by kube-vip on one of the servers"
 	}
@@ -160,23 +180,17 @@ func readmeNetwork(b *bytes.Buffer, c *model.Cluster) {
 	row(b, "flannel backend", n.FlannelBackend)
 	row(b, "SSH port", fmt.Sprint(n.SSHPort))
 	for _, e := range c.Externals {
-		row(b, "external "+e.Name, e.CIDR+": "+e.Description)
+		row(b, "external "+e.Name, e.CIDR.String()+": "+e.Description)
 	}
 }
 
 // poolUsage counts the pool's addresses and those LoadBalancers take, and
 // lists the free ones as ranges.
-func poolUsage(c *model.Cluster) (used, size int, free []string) {
-	first, err1 := netip.ParseAddr(c.Network.LoadBalancerPool.First)
-	last, err2 := netip.ParseAddr(c.Network.LoadBalancerPool.Last)
-	if err1 != nil || err2 != nil || last.Less(first) {
-		return 0, 0, nil
-	}
+func poolUsage(c *model.Model) (used, size int, free []string) {
+	first, last := c.Network.LoadBalancerPool.First, c.Network.LoadBalancerPool.Last
 	taken := map[netip.Addr]bool{}
 	for _, lb := range loadBalancers(c) {
-		if a, err := netip.ParseAddr(lb.IP); err == nil {
-			taken[a] = true
-		}
+		taken[lb.IP] = true
 	}
 	var start netip.Addr
 	flush := func(end netip.Addr) {
@@ -205,10 +219,10 @@ func poolUsage(c *model.Cluster) (used, size int, free []string) {
 	return used, size, free
 }
 
-func readmeApps(b *bytes.Buffer, c *model.Cluster) {
+func readmeApps(b *bytes.Buffer, c *model.Model) {
 	b.WriteString("\n## Apps\n\n")
 	header(b, "app", "namespace", "layer", "component", "what it is")
-	for _, a := range c.SortedApps() {
+	for _, a := range c.Apps {
 		row(b, a.Name, a.Namespace, a.Layer, a.Component, a.Description)
 	}
 }
@@ -216,29 +230,25 @@ func readmeApps(b *bytes.Buffer, c *model.Cluster) {
 // lbRow is one LoadBalancer of the model with whose it is.
 type lbRow struct {
 	model.LoadBalancer
-	app      model.App
+	app      *model.App
 	workload model.Workload
 }
 
 // loadBalancers lists the model's LoadBalancers by IP.
-func loadBalancers(c *model.Cluster) []lbRow {
+func loadBalancers(c *model.Model) []lbRow {
 	var out []lbRow
-	for _, a := range c.SortedApps() {
+	for _, a := range c.Apps {
 		for _, w := range a.Workloads {
 			for _, lb := range w.LoadBalancers {
 				out = append(out, lbRow{lb, a, w})
 			}
 		}
 	}
-	slices.SortStableFunc(out, func(x, y lbRow) int {
-		ax, _ := netip.ParseAddr(x.IP)
-		ay, _ := netip.ParseAddr(y.IP)
-		return ax.Compare(ay)
-	})
+	slices.SortStableFunc(out, func(x, y lbRow) int { return x.IP.Compare(y.IP) })
 	return out
 }
 
-func readmeLoadBalancers(b *bytes.Buffer, c *model.Cluster) {
+func readmeLoadBalancers(b *bytes.Buffer, c *model.Model) {
 	b.WriteString("\n## LoadBalancer IPs\n\n")
 	lbs := loadBalancers(c)
 	if len(lbs) == 0 {
@@ -253,11 +263,11 @@ func readmeLoadBalancers(b *bytes.Buffer, c *model.Cluster) {
 				ports = append(ports, fmt.Sprintf("%s %d → %d/%s", lp.Name, lp.Port, p.TargetPort, p.Protocol))
 			}
 		}
-		row(b, lb.IP, lb.app.Name+"/"+lb.workload.Name, lb.app.Namespace, strings.Join(ports, ", "))
+		row(b, lb.IP.String(), lb.app.Name+"/"+lb.workload.Name, lb.app.Namespace, strings.Join(ports, ", "))
 	}
 }
 
-func readmePorts(b *bytes.Buffer, c *model.Cluster) {
+func readmePorts(b *bytes.Buffer, c *model.Model) {
 	b.WriteString("\n## Ports\n\n### Between nodes (host firewall)\n\n")
 	header(b, "port", "protocol", "purpose", "listening on", "reachable from")
 	nodePorts := slices.Clone(c.NodePorts)
@@ -273,7 +283,7 @@ func readmePorts(b *bytes.Buffer, c *model.Cluster) {
 	}
 	b.WriteString("\n### Workloads\n\n")
 	header(b, "app / workload", "namespace", "port", "Service port", "pod port", "protocol", "LoadBalancer")
-	for _, a := range c.SortedApps() {
+	for _, a := range c.Apps {
 		for _, w := range a.Workloads {
 			for _, p := range w.Ports {
 				var lbs []string
@@ -290,16 +300,16 @@ func readmePorts(b *bytes.Buffer, c *model.Cluster) {
 	}
 }
 
-// readmeFlows writes the flow matrix, the notes on which namespaces have a
-// default deny and why the others have none, and the flow graph: the
-// component package's, beside the NetworkPolicies it renders.
-func readmeFlows(b *bytes.Buffer, c *model.Cluster) {
+// readmeFlows writes the flow matrix and the notes on which namespaces
+// have a default deny and why the others have none (the policy package's,
+// beside the NetworkPolicies it renders), and the flow graph.
+func readmeFlows(b *bytes.Buffer, c *model.Model) {
 	b.WriteString("\n## Flows\n\n")
 	b.WriteString("Which namespaces have a default deny, and who talks to whom: the network policies allow these flows and nothing else.\n\n")
-	b.WriteString(component.FlowMatrix(c))
+	b.WriteString(policy.FlowMatrix(c))
 	b.WriteString("\n")
-	b.WriteString(component.FlowNotes(c))
-	b.WriteString("\n```mermaid\n" + component.FlowGraph(c) + "```\n")
+	b.WriteString(policy.FlowNotes(c))
+	b.WriteString("\n```mermaid\n" + FlowGraph(c) + "```\n")
 }
 
 // mermaidID makes a node id from a name: letters, digits and

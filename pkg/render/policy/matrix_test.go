@@ -1,17 +1,17 @@
-package component_test
+package policy_test
 
 import (
-	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/polylab/polylab-gitops/pkg/render/component"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
+	"github.com/polylab/polylab-gitops/pkg/render/policy"
 )
 
 func TestFlowMatrix(t *testing.T) {
 	c := testCluster(t)
-	got := component.FlowMatrix(c)
+	m := testModel(t, c)
+	got := policy.FlowMatrix(m)
 	for _, want := range []string{
 		"| namespace | default deny | apps |\n|---|---|---|\n",
 		"| cvat | yes: only the flows below, DNS and (for apiServer workloads) the API | cvat, cvat-postgresql, cvat-redis, yolo11x-cvat-detector-gpu |",
@@ -46,57 +46,14 @@ func TestFlowMatrix(t *testing.T) {
 	if rows < len(c.Flows) {
 		t.Errorf("the flow table has %d rows, the model %d flows:\n%s", rows, len(c.Flows), got)
 	}
-	if component.FlowMatrix(c) != got {
+	if policy.FlowMatrix(m) != got {
 		t.Error("two calls differ")
-	}
-}
-
-func TestFlowGraph(t *testing.T) {
-	c := testCluster(t)
-	got := component.FlowGraph(c)
-	if !strings.HasPrefix(got, "flowchart LR\n") || strings.Contains(got, "```") {
-		t.Errorf("the graph does not start as a bare Mermaid flowchart:\n%s", got)
-	}
-	for _, want := range []string{
-		`  ext_lan(["lan<br/>192.168.20.0/24"])`,
-		`  subgraph ns_cvat["cvat · default deny"]`,
-		`  subgraph ns_longhorn_system["longhorn-system · default deny"]`,
-		`  subgraph ns_kube_system["kube-system · open"]`,
-		`  subgraph ns_flux_system["flux-system · Flux's own policies"]`,
-		`  w_longhorn__manager -->|"processes 10000-20000/TCP"| w_longhorn__instance_manager`,
-		`  w_k3s__node -->|"nfs 2049/TCP"| w_longhorn__share_manager`,
-		`    w_minio__make_bucket_job["minio/make-bucket-job<br/><i>helper</i>"]`,
-		`    w_k3s__apiserver["k3s/apiserver<br/><i>host network</i>"]`,
-		`  ext_lan -->|"api 9000/TCP"| w_minio__minio`,
-		`  w_cvat__backend -->|"http 8070/TCP"| w_cvat__nuclio_dashboard`,
-		`  w_k3s__apiserver -->|"webhook 9443/TCP"| w_metallb__controller`,
-		`  ns_minio -.->|"dns"| w_k3s__coredns`,
-		`  w_cvat__nuclio_controller -.-> kubernetes_api`,
-	} {
-		if !strings.Contains(got, want+"\n") {
-			t.Errorf("the graph lacks %q", want)
-		}
-	}
-	if n := strings.Count(got, " -->|"); n != len(c.Flows) {
-		t.Errorf("the graph has %d flow arrows, the model %d flows", n, len(c.Flows))
-	}
-	// Every node an arrow names is declared.
-	declared := map[string]bool{"kubernetes_api": true}
-	for _, m := range regexp.MustCompile(`(?m)^\s+(?:subgraph )?(\w+)[\[(]`).FindAllStringSubmatch(got, -1) {
-		declared[m[1]] = true
-	}
-	for _, m := range regexp.MustCompile(`(?m)^\s+(\w+) -[.-]+>(?:\|"[^"]*"\|)? (\w+)$`).FindAllStringSubmatch(got, -1) {
-		for _, id := range m[1:] {
-			if !declared[id] {
-				t.Errorf("arrow %q names %s, which the graph does not declare", m[0], id)
-			}
-		}
 	}
 }
 
 func TestFlowNotes(t *testing.T) {
 	c := testCluster(t)
-	got := component.FlowNotes(c)
+	got := policy.FlowNotes(testModel(t, c))
 	for _, want := range []string{
 		"Namespaces `clearml`, `cvat`, `longhorn-system`, `metallb-system`, `minio`, `nvidia-device-plugin` have a default deny in both directions",
 		"Namespace `kube-system` has none: it holds K3s's own add-ons",
@@ -116,7 +73,7 @@ func TestFlowNotes(t *testing.T) {
 	}
 	// An app that sets openNamespace is named.
 	editApp(c, "longhorn", func(app *model.App) { app.OpenNamespace = true })
-	if got := component.FlowNotes(c); !strings.Contains(got, "Namespaces `longhorn-system` have none either, because an app there sets `openNamespace`") {
+	if got := policy.FlowNotes(testModel(t, c)); !strings.Contains(got, "Namespaces `longhorn-system` have none either, because an app there sets `openNamespace`") {
 		t.Errorf("the notes do not name the open namespace:\n%s", got)
 	}
 }

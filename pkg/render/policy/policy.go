@@ -1,4 +1,8 @@
-package component
+// Package policy turns the model's resolved flows into NetworkPolicies, a
+// unit per restricted namespace, and documents them: the flow matrix and
+// the notes the cluster README shows. The flows are the network policy:
+// what is declared talks, nothing else does.
+package policy
 
 import (
 	"encoding/json"
@@ -14,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
+	"github.com/polylab/polylab-gitops/pkg/render/component"
 	"github.com/polylab/polylab-gitops/pkg/render/kube"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
@@ -39,56 +44,6 @@ const k3sNodeCIDRMaskSize = 24
 // maxNodeSubnets bounds the tunnel addresses a rule lists: a pod range
 // wider than /14 (with /24 per node) would list thousands.
 const maxNodeSubnets = 1024
-
-// k3sCoreDNS is K3s's CoreDNS as K3s ships it (k3s-io/k3s
-// manifests/coredns.yaml), the DNS server of a model that marks none
-// clusterDNS.
-var k3sCoreDNS = model.Workload{
-	Name:     "coredns",
-	Selector: map[string]string{"k8s-app": "kube-dns"},
-	Ports: []model.Port{
-		{Name: "dns", Port: 53, TargetPort: 53, Protocol: string(corev1.ProtocolUDP)},
-		{Name: "dns-tcp", Port: 53, TargetPort: 53, Protocol: string(corev1.ProtocolTCP)},
-	},
-}
-
-// RestrictedNamespaces returns the namespaces that get a default deny, in
-// both directions: every namespace that holds an app, but the system
-// namespaces and those of apps marked openNamespace. Of the system
-// namespaces, kube-system holds K3s's own add-ons (CoreDNS, which every
-// namespace asks, Traefik, metrics-server), which K3s installs and
-// changes with its releases; flux-system holds Flux, which flux install
-// puts there with NetworkPolicies of its own (see FlowNotes).
-func RestrictedNamespaces(c *model.Cluster) []string {
-	set := map[string]bool{}
-	for _, app := range c.Apps {
-		if !slices.Contains(systemNamespaces, app.Namespace) {
-			if _, seen := set[app.Namespace]; !seen {
-				set[app.Namespace] = true
-			}
-			if app.OpenNamespace {
-				set[app.Namespace] = false
-			}
-		}
-	}
-	var out []string
-	for ns, restricted := range set {
-		if restricted {
-			out = append(out, ns)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// DNSServer returns the cluster's DNS server: the workload the model
-// marks clusterDNS, or K3s's CoreDNS in kube-system.
-func DNSServer(c *model.Cluster) (namespace string, w model.Workload) {
-	if ep, ok := c.ClusterDNS(); ok {
-		return ep.App.Namespace, *ep.Workload
-	}
-	return metav1.NamespaceSystem, k3sCoreDNS
-}
 
 // NetworkPolicies renders the cluster's flows as NetworkPolicies: a unit
 // per restricted namespace (RestrictedNamespaces), network-policies-<ns>,
@@ -124,53 +79,52 @@ func DNSServer(c *model.Cluster) (namespace string, w model.Workload) {
 // longest build (the policies that admit the nodes list 256 tunnel
 // addresses each), and, as kustomize checks every resource it adds
 // against all it holds, its time grew with the square of the policies.
-func NetworkPolicies(c *model.Cluster) ([]Unit, error) {
-	if len(RestrictedNamespaces(c)) == 0 {
+func NetworkPolicies(m *model.Model) ([]component.Unit, error) {
+	namespaces := m.RestrictedNamespaces()
+	if len(namespaces) == 0 {
 		return nil, nil
 	}
-	p, err := newPolicyPlan(c)
+	p, err := newPolicyPlan(m)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.checkHelpers(); err != nil {
-		return nil, err
+	var problems model.Problems
+	problems.Add(nil, p.checkHelpers())
+	problems.Add(nil, p.flows())
+	problems.Add(nil, p.apiServer())
+	if len(problems) > 0 {
+		return nil, problems
 	}
-	if err := p.flows(); err != nil {
-		return nil, err
-	}
-	if err := p.apiServer(); err != nil {
-		return nil, err
-	}
-	namespaces := slices.Sorted(maps.Keys(p.restricted))
 	objects := map[string][]kube.Object{}
 	for _, ns := range namespaces {
 		objects[ns] = append(objects[ns], p.defaultDeny(ns), p.allowDNS(ns))
 	}
 	for _, key := range p.order {
-		np := p.policies[key].object()
+		ap := p.policies[key]
+		np := ap.object()
 		for _, o := range objects[np.Namespace] {
 			if o.GetName() == np.Name {
-				return nil, fmt.Errorf("two NetworkPolicies of namespace %s would be named %s; rename a workload", np.Namespace, np.Name)
+				return nil, model.Problemf(ap.set.Path("name"), "two NetworkPolicies of namespace %s would be named %s; rename a workload", np.Namespace, np.Name)
 			}
 		}
 		objects[np.Namespace] = append(objects[np.Namespace], np)
 	}
-	var units []Unit
+	var units []component.Unit
 	for _, ns := range namespaces {
-		units = append(units, Unit{Name: policiesUnit(ns), Layer: model.LayerInfrastructure, Objects: objects[ns]})
+		// A problem with the unit (its name) is the namespace's, as its first app declares it.
+		origin := m.Namespace(ns).Apps[0].Path("namespace")
+		units = append(units, component.Unit{Name: unitName(ns), Layer: model.LayerInfrastructure, Objects: objects[ns],
+			Origin: origin, Owner: "the NetworkPolicies of namespace " + ns, Rename: "shorten the namespace's name"})
 	}
 	return units, nil
 }
 
-// policiesUnit names the unit that holds a namespace's NetworkPolicies.
-func policiesUnit(namespace string) string { return "network-policies-" + namespace }
+// unitName names the unit that holds a namespace's NetworkPolicies.
+func unitName(namespace string) string { return "network-policies-" + namespace }
 
 // policyPlan gathers what the policies are made of.
 type policyPlan struct {
-	c          *model.Cluster
-	restricted map[string]bool
-	dnsNS      string
-	dns        model.Workload
+	m *model.Model
 	// nodeIPs are the built nodes' addresses; tunnels the tunnel
 	// addresses of every node slice of the pod range.
 	nodeIPs []netip.Addr
@@ -180,21 +134,15 @@ type policyPlan struct {
 	order    []string
 }
 
-func newPolicyPlan(c *model.Cluster) (*policyPlan, error) {
-	p := &policyPlan{c: c, restricted: map[string]bool{}, policies: map[string]*allowPolicy{}}
-	for _, ns := range RestrictedNamespaces(c) {
-		p.restricted[ns] = true
+func newPolicyPlan(m *model.Model) (*policyPlan, error) {
+	p := &policyPlan{m: m, policies: map[string]*allowPolicy{}}
+	if m.Restricted(m.DNS.App.Namespace) {
+		return nil, model.Problemf(m.DNS.Path("clusterDNS"), "the cluster DNS %s runs in namespace %s, which has a default deny; every namespace asks it, so keep it in an open namespace (kube-system)", m.DNS.Workload.Name, m.DNS.App.Namespace)
 	}
-	p.dnsNS, p.dns = DNSServer(c)
-	if p.restricted[p.dnsNS] {
-		return nil, fmt.Errorf("the cluster DNS %s runs in namespace %s, which has a default deny; every namespace asks it, so keep it in an open namespace (kube-system)", p.dns.Name, p.dnsNS)
+	for _, n := range m.Built {
+		p.nodeIPs = append(p.nodeIPs, n.IP)
 	}
-	for _, n := range c.ActiveNodes() {
-		if a, err := netip.ParseAddr(n.IP); err == nil {
-			p.nodeIPs = append(p.nodeIPs, a)
-		}
-	}
-	tunnels, err := tunnelAddresses(c.Network.Pods)
+	tunnels, err := tunnelAddresses(m.Network.Pods)
 	if err != nil {
 		return nil, err
 	}
@@ -207,18 +155,17 @@ func newPolicyPlan(c *model.Cluster) (*policyPlan, error) {
 // VXLAN, flannel-wg for WireGuard), and so the source of what the node
 // itself sends to pods on other nodes, and of what it forwards there
 // after SNAT. No pod ever has one: a node's pods start at .2.
-func tunnelAddresses(pods string) ([]netip.Addr, error) {
-	prefix, err := netip.ParsePrefix(pods)
-	if err != nil || !prefix.Addr().Is4() {
-		return nil, fmt.Errorf("network.pods %q is not an IPv4 CIDR", pods)
+func tunnelAddresses(pods netip.Prefix) ([]netip.Addr, error) {
+	if !pods.Addr().Is4() {
+		return nil, model.Problemf(model.Path{"network", "pods"}, "%s is not an IPv4 CIDR", pods)
 	}
-	prefix = prefix.Masked()
+	prefix := pods.Masked()
 	bits := k3sNodeCIDRMaskSize - prefix.Bits()
 	if bits < 0 {
 		bits = 0
 	}
 	if 1<<bits > maxNodeSubnets {
-		return nil, fmt.Errorf("network.pods %s holds %d node slices of /%d; the network policies list each slice's tunnel address, so use a pod range of /%d or narrower (K3s's default is a /16)",
+		return nil, model.Problemf(model.Path{"network", "pods"}, "%s holds %d node slices of /%d; the network policies list each slice's tunnel address, so use a pod range of /%d or narrower (K3s's default is a /16)",
 			pods, 1<<bits, k3sNodeCIDRMaskSize, k3sNodeCIDRMaskSize-10)
 	}
 	step := uint32(1) << (32 - max(k3sNodeCIDRMaskSize, prefix.Bits()))
@@ -232,33 +179,18 @@ func tunnelAddresses(pods string) ([]netip.Addr, error) {
 	return out, nil
 }
 
-// podSet is one end of a flow that is a set of pods, or not.
-type podSet struct {
-	app model.App
-	w   model.Workload
-}
-
-func (s podSet) ref() string {
-	if s.w.Name == s.app.Name {
-		return s.app.Name
-	}
-	return s.app.Name + "/" + s.w.Name
-}
-
-func (s podSet) key() string { return s.app.Name + "/" + s.w.Name }
-
 // policyName names a pod set's policy after the app, and the workload
 // when its name is not the app's.
-func (s podSet) policyName() string {
-	if s.w.Name == s.app.Name {
-		return "allow-" + s.app.Name
+func policyName(s model.PodSet) string {
+	if s.Workload.Name == s.App.Name {
+		return "allow-" + s.App.Name
 	}
-	return "allow-" + s.app.Name + "-" + s.w.Name
+	return "allow-" + s.App.Name + "-" + s.Workload.Name
 }
 
 // allowPolicy is the allow-* policy of one pod set while it is built.
 type allowPolicy struct {
-	set     podSet
+	set     model.PodSet
 	ingress []*rule
 	egress  []*rule
 	// nodeSources says whether a rule admits the node-source addresses.
@@ -273,13 +205,13 @@ type rule struct {
 	flows []string
 }
 
-func (p *policyPlan) policy(s podSet) *allowPolicy {
-	if ap, ok := p.policies[s.key()]; ok {
+func (p *policyPlan) policy(s model.PodSet) *allowPolicy {
+	if ap, ok := p.policies[s.Key()]; ok {
 		return ap
 	}
 	ap := &allowPolicy{set: s}
-	p.policies[s.key()] = ap
-	p.order = append(p.order, s.key())
+	p.policies[s.Key()] = ap
+	p.order = append(p.order, s.Key())
 	return ap
 }
 
@@ -308,39 +240,36 @@ func add(rules []*rule, peers []networkingv1.NetworkPolicyPeer, port networkingv
 // pods the model does not describe: with a default deny, they would be
 // cut off without a word.
 func (p *policyPlan) checkHelpers() error {
-	for _, app := range p.c.SortedApps() {
-		if !p.restricted[app.Namespace] {
+	var problems model.Problems
+	for _, app := range p.m.Apps {
+		if !p.m.Restricted(app.Namespace) {
 			continue
 		}
-		for _, r := range requiredPods(app) {
+		for _, r := range component.RequiredPods(app) {
 			sets := app.PodSets()
-			i := slices.IndexFunc(sets, func(w model.Workload) bool { return maps.Equal(w.Selector, r.labels) })
+			i := slices.IndexFunc(sets, func(s model.PodSet) bool { return maps.Equal(s.Workload.Selector, r.Labels) })
 			switch {
-			case i < 0 && r.apiServer:
-				return fmt.Errorf("app %s: %s talks to the Kubernetes API, and namespace %s has a default deny; declare it as a helper of the app with selector %s and apiServer: true",
-					app.Name, r.what, app.Namespace, labelString(r.labels))
+			case i < 0 && r.APIServer:
+				problems.Add(nil, model.Problemf(app.Path("helpers"), "%s talks to the Kubernetes API, and namespace %s has a default deny; declare it as a helper of the app with selector %s and apiServer: true",
+					r.What, app.Namespace, labelString(r.Labels)))
 			case i < 0:
-				return fmt.Errorf("app %s: namespace %s has a default deny, and the model does not describe %s; declare it as a helper of the app with selector %s, and its flows",
-					app.Name, app.Namespace, r.what, labelString(r.labels))
-			case r.apiServer && !sets[i].APIServer:
-				return fmt.Errorf("app %s: %s (%s/%s) talks to the Kubernetes API, and namespace %s has a default deny; mark it apiServer: true",
-					app.Name, r.what, app.Name, sets[i].Name, app.Namespace)
+				problems.Add(nil, model.Problemf(app.Path("helpers"), "namespace %s has a default deny, and the model does not describe %s; declare it as a helper of the app with selector %s, and its flows",
+					app.Namespace, r.What, labelString(r.Labels)))
+			case r.APIServer && !sets[i].Workload.APIServer:
+				problems.Add(nil, model.Problemf(sets[i].Path("apiServer"), "%s (%s) talks to the Kubernetes API, and namespace %s has a default deny; mark it apiServer: true",
+					r.What, sets[i].Key(), app.Namespace))
 			}
 		}
 	}
-	return nil
+	return problems.Err()
 }
 
-// requiredPods are the pods an app's component runs that the model must
-// describe when the app's namespace has a default deny.
-func requiredPods(app model.App) []requiredPod {
-	switch app.Component {
-	case "nuclio-function":
-		return []requiredPod{{"the Job that deploys the function", NuclioDeployerLabels(app), true}}
-	case "longhorn":
-		return longhornPods()
+func labelString(labels map[string]string) string {
+	var s []string
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		s = append(s, k+"="+labels[k])
 	}
-	return nil
+	return strings.Join(s, ", ")
 }
 
 // defaultDeny isolates every pod of a namespace in both directions.
@@ -355,92 +284,77 @@ func (p *policyPlan) defaultDeny(ns string) *networkingv1.NetworkPolicy {
 // allowDNS lets every pod of a namespace ask the cluster DNS.
 func (p *policyPlan) allowDNS(ns string) *networkingv1.NetworkPolicy {
 	np := newPolicy("allow-dns-"+ns, ns, metav1.LabelSelector{})
-	np.Annotations[PurposeAnnotation] = fmt.Sprintf("Every pod of namespace %s may resolve names with the cluster DNS (%s in %s).", ns, p.dns.Name, p.dnsNS)
+	dns := p.m.DNS
+	np.Annotations[PurposeAnnotation] = fmt.Sprintf("Every pod of namespace %s may resolve names with the cluster DNS (%s in %s).", ns, dns.Workload.Name, dns.App.Namespace)
 	var ports []networkingv1.NetworkPolicyPort
-	for _, port := range p.dns.Ports {
+	for _, port := range dns.Workload.Ports {
 		ports = append(ports, policyPort(port))
 	}
-	np.Spec.Egress = []networkingv1.NetworkPolicyEgressRule{{To: podPeers(p.dnsNS, p.dns), Ports: ports}}
+	np.Spec.Egress = []networkingv1.NetworkPolicyEgressRule{{To: podPeers(dns), Ports: ports}}
 	np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}
 	return np
 }
 
 // flows renders each flow at its ends that are restricted pods.
 func (p *policyPlan) flows() error {
-	for _, f := range p.c.Flows {
-		from, err := p.c.Resolve(f.From)
-		if err != nil {
-			return fmt.Errorf("flow %s -> %s: %w", f.From, f.To, err)
-		}
-		to, err := p.c.Resolve(f.To)
-		if err != nil || to.External != nil {
-			return fmt.Errorf("flow %s -> %s: the target is not a workload", f.From, f.To)
-		}
-		port, ok := to.Workload.FindPort(f.Port)
-		if !ok {
-			return fmt.Errorf("flow %s -> %s: %s does not expose port %s; it has %s", f.From, f.To, to, f.Port, to.Workload.PortNames())
-		}
-		target := podSet{*to.App, *to.Workload}
-		line := flowLine(f.From, f.To, port, f.Purpose)
-		if p.restricted[target.app.Namespace] && !target.w.HostNetwork {
-			if err := p.checkSelector(target); err != nil {
-				return err
+	var problems model.Problems
+	for _, l := range p.m.Links {
+		line := flowLine(l.Flow.From, l.Flow.To, l.Port, l.Purpose)
+		if p.m.Restricted(l.To.App.Namespace) && !l.To.Workload.HostNetwork {
+			if err := checkSelector(l.To); err != nil {
+				problems.Add(nil, err)
+				continue
 			}
-			peers, nodes := p.sourcePeers(from)
-			ap := p.policy(target)
-			ap.ingress = add(ap.ingress, peers, policyPort(port), line)
+			peers, nodes := p.sourcePeers(l.From)
+			ap := p.policy(l.To)
+			ap.ingress = add(ap.ingress, peers, policyPort(l.Port), line)
 			ap.nodeSources = ap.nodeSources || nodes
 		}
-		if from.External == nil && p.restricted[from.App.Namespace] && !from.Workload.HostNetwork {
-			source := podSet{*from.App, *from.Workload}
-			if err := p.checkSelector(source); err != nil {
-				return err
+		if from := l.From; from.External == nil && p.m.Restricted(from.App.Namespace) && !from.Workload.HostNetwork {
+			if err := checkSelector(from.PodSet); err != nil {
+				problems.Add(nil, err)
+				continue
 			}
-			ap := p.policy(source)
-			ap.egress = add(ap.egress, p.targetPeers(target), policyPort(port), line)
+			ap := p.policy(from.PodSet)
+			ap.egress = add(ap.egress, p.targetPeers(l.To), policyPort(l.Port), line)
 		}
 	}
-	return nil
+	return problems.Err()
 }
 
 // apiServer lets the restricted pods marked apiServer reach the
 // Kubernetes API on the servers.
 func (p *policyPlan) apiServer() error {
 	var peers []networkingv1.NetworkPolicyPeer
-	for _, n := range p.c.Servers() {
-		if a, err := netip.ParseAddr(n.IP); err == nil {
-			peers = append(peers, ipPeer(netip.PrefixFrom(a, 32).String()))
-		}
+	for _, n := range p.m.Servers {
+		peers = append(peers, ipPeer(netip.PrefixFrom(n.IP, 32)))
 	}
-	for _, app := range p.c.SortedApps() {
-		if !p.restricted[app.Namespace] {
+	var problems model.Problems
+	for _, s := range p.m.APIClients {
+		if !p.m.Restricted(s.App.Namespace) || s.Workload.HostNetwork {
 			continue
 		}
-		for _, w := range app.PodSets() {
-			if !w.APIServer || w.HostNetwork {
-				continue
-			}
-			if p.c.Network.APIPort == 0 || len(peers) == 0 {
-				return fmt.Errorf("%s/%s talks to the Kubernetes API, and the model has no built server or no network.apiPort to allow", app.Name, w.Name)
-			}
-			s := podSet{app, w}
-			if err := p.checkSelector(s); err != nil {
-				return err
-			}
-			port := model.Port{Name: "kubernetes-api", Port: p.c.Network.APIPort, TargetPort: p.c.Network.APIPort, Protocol: string(corev1.ProtocolTCP)}
-			ap := p.policy(s)
-			line := fmt.Sprintf("%s -> the Kubernetes API on the servers (%d/TCP): a controller or operator (apiServer)", s.ref(), port.TargetPort)
-			ap.egress = add(ap.egress, peers, policyPort(port), line)
+		if p.m.Network.APIPort == 0 || len(peers) == 0 {
+			problems.Add(nil, model.Problemf(s.Path("apiServer"), "%s talks to the Kubernetes API, and the model has no built server or no network.apiPort to allow", s.Key()))
+			continue
 		}
+		if err := checkSelector(s); err != nil {
+			problems.Add(nil, err)
+			continue
+		}
+		port := model.Port{Name: "kubernetes-api", Port: p.m.Network.APIPort, TargetPort: p.m.Network.APIPort, Protocol: string(corev1.ProtocolTCP)}
+		ap := p.policy(s)
+		line := fmt.Sprintf("%s -> the Kubernetes API on the servers (%d/TCP): a controller or operator (apiServer)", s.Ref(), port.TargetPort)
+		ap.egress = add(ap.egress, peers, policyPort(port), line)
 	}
-	return nil
+	return problems.Err()
 }
 
 // checkSelector refuses a restricted pod set that selects no labels: its
 // policy would apply to every pod of the namespace.
-func (p *policyPlan) checkSelector(s podSet) error {
-	if len(s.w.Selector) == 0 {
-		return fmt.Errorf("%s has an empty selector, and namespace %s has a default deny: its policy would select every pod of the namespace; give it the labels of its pods", s.key(), s.app.Namespace)
+func checkSelector(s model.PodSet) error {
+	if len(s.Workload.Selector) == 0 {
+		return model.Problemf(s.Path("selector"), "%s has an empty selector, and namespace %s has a default deny: its policy would select every pod of the namespace; give it the labels of its pods", s.Key(), s.App.Namespace)
 	}
 	return nil
 }
@@ -452,9 +366,9 @@ func (p *policyPlan) sourcePeers(from model.Endpoint) ([]networkingv1.NetworkPol
 	case from.External != nil:
 		return p.nodeSources(from.External.CIDR), true
 	case from.Workload.HostNetwork:
-		return p.nodeSources(""), true
+		return p.nodeSources(netip.Prefix{}), true
 	}
-	return podPeers(from.App.Namespace, *from.Workload), false
+	return podPeers(from.PodSet), false
 }
 
 // nodeSources are the addresses that traffic from outside the cluster and
@@ -464,50 +378,47 @@ func (p *policyPlan) sourcePeers(from model.Endpoint) ([]networkingv1.NetworkPol
 // tunnel address (SNAT with the VXLAN and WireGuard backends, whose
 // tunnel interface carries the packet). kube-router admits what the
 // pod's own node sends without any rule.
-func (p *policyPlan) nodeSources(cidr string) []networkingv1.NetworkPolicyPeer {
+func (p *policyPlan) nodeSources(outside netip.Prefix) []networkingv1.NetworkPolicyPeer {
 	var peers []networkingv1.NetworkPolicyPeer
-	outside, err := netip.ParsePrefix(cidr)
-	if err == nil {
-		peers = append(peers, ipPeer(outside.Masked().String()))
+	if outside.IsValid() {
+		peers = append(peers, ipPeer(outside.Masked()))
 	}
 	for _, a := range p.nodeIPs {
-		if err != nil || !outside.Contains(a) {
-			peers = append(peers, ipPeer(netip.PrefixFrom(a, 32).String()))
+		if !outside.IsValid() || !outside.Masked().Contains(a) {
+			peers = append(peers, ipPeer(netip.PrefixFrom(a, 32)))
 		}
 	}
 	for _, a := range p.tunnels {
-		peers = append(peers, ipPeer(netip.PrefixFrom(a, 32).String()))
+		peers = append(peers, ipPeer(netip.PrefixFrom(a, 32)))
 	}
 	return peers
 }
 
 // targetPeers are the peers that stand for a flow's target in the
 // source's egress rule: its pods, or the nodes for a hostNetwork target.
-func (p *policyPlan) targetPeers(to podSet) []networkingv1.NetworkPolicyPeer {
-	if !to.w.HostNetwork {
-		return podPeers(to.app.Namespace, to.w)
+func (p *policyPlan) targetPeers(to model.PodSet) []networkingv1.NetworkPolicyPeer {
+	if !to.Workload.HostNetwork {
+		return podPeers(to)
 	}
 	var peers []networkingv1.NetworkPolicyPeer
-	for _, n := range p.c.ActiveNodes() {
-		if to.w.Placement.Node != "" && n.Name != to.w.Placement.Node {
+	for _, n := range p.m.Built {
+		if to.Workload.Placement.Node != "" && n.Name != to.Workload.Placement.Node {
 			continue
 		}
-		if a, err := netip.ParseAddr(n.IP); err == nil {
-			peers = append(peers, ipPeer(netip.PrefixFrom(a, 32).String()))
-		}
+		peers = append(peers, ipPeer(netip.PrefixFrom(n.IP, 32)))
 	}
 	return peers
 }
 
-func podPeers(namespace string, w model.Workload) []networkingv1.NetworkPolicyPeer {
+func podPeers(s model.PodSet) []networkingv1.NetworkPolicyPeer {
 	return []networkingv1.NetworkPolicyPeer{{
-		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: namespace}},
-		PodSelector:       &metav1.LabelSelector{MatchLabels: maps.Clone(w.Selector)},
+		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: s.App.Namespace}},
+		PodSelector:       &metav1.LabelSelector{MatchLabels: maps.Clone(s.Workload.Selector)},
 	}}
 }
 
-func ipPeer(cidr string) networkingv1.NetworkPolicyPeer {
-	return networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}}
+func ipPeer(cidr netip.Prefix) networkingv1.NetworkPolicyPeer {
+	return networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr.String()}}
 }
 
 // policyPort is the port a pod listens on, which is what a policy sees,
@@ -546,8 +457,8 @@ func newPolicy(name, namespace string, selector metav1.LabelSelector) *networkin
 // object renders the policy of one pod set.
 func (ap *allowPolicy) object() *networkingv1.NetworkPolicy {
 	s := ap.set
-	np := newPolicy(s.policyName(), s.app.Namespace, metav1.LabelSelector{MatchLabels: maps.Clone(s.w.Selector)})
-	np.Annotations[PurposeAnnotation] = "What the pods of " + s.ref() + " may receive and send, besides the cluster DNS: one rule per peer, with every port the model's flows open to it."
+	np := newPolicy(policyName(s), s.App.Namespace, metav1.LabelSelector{MatchLabels: maps.Clone(s.Workload.Selector)})
+	np.Annotations[PurposeAnnotation] = "What the pods of " + s.Ref() + " may receive and send, besides the cluster DNS: one rule per peer, with every port the model's flows open to it."
 	var lines []string
 	for _, r := range ap.ingress {
 		np.Spec.Ingress = append(np.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{From: r.peers, Ports: r.ports})
