@@ -8,11 +8,14 @@ python3-yaml; `make function-test` installs them):
 """
 
 import base64
+import hashlib
 import io
 import json
 import os
 import pathlib
+import re
 import sys
+import tempfile
 import types
 import unittest
 from unittest import mock
@@ -20,6 +23,7 @@ from unittest import mock
 import yaml
 from PIL import Image
 
+import fetch_weights
 import main
 import model_handler
 
@@ -446,6 +450,110 @@ class TestFunctionYaml(unittest.TestCase):
             {"http": {"kind": "http", "numWorkers": 1, "attributes": {"maxRequestBodySize": 33554432}}},
         )
         self.assertEqual(spec["resources"], {"limits": {"nvidia.com/gpu": 1}})
+
+    def test_build_matches_the_dockerfile(self):
+        args = dockerfile_args()
+        build = self.config["spec"]["build"]
+        self.assertEqual(build["baseImage"], args["PYTHON_IMAGE"])
+        directives = "\n".join(d["value"] for ds in build["directives"].values() for d in ds)
+        for want in (
+            f"--index-url {args['TORCH_INDEX_URL']} ",
+            f"torch=={args['TORCH_VERSION']} ",
+            f"torchvision=={args['TORCHVISION_VERSION']}\n",
+            f"ultralytics=={args['ULTRALYTICS_VERSION']}\n",
+            f"--url {args['YOLO11X_URL']} ",
+            f'--sha256 "{args["YOLO11X_SHA256"]}" ',
+            "--out " + main.WEIGHTS_PATH,
+        ):
+            self.assertIn(want, directives + "\n")
+
+
+def dockerfile_args():
+    """The ARG defaults declared before the Dockerfile's first FROM."""
+    args = {}
+    for line in (HERE / "Dockerfile").read_text().splitlines():
+        if line.startswith("FROM "):
+            break
+        m = re.match(r"ARG (\w+)=(.*)$", line)
+        if m:
+            args[m.group(1)] = m.group(2)
+    return args
+
+
+class TestDockerfile(unittest.TestCase):
+    def test_pins(self):
+        args = dockerfile_args()
+        for name in ("NUCLIO_VERSION", "TORCH_VERSION", "TORCHVISION_VERSION", "ULTRALYTICS_VERSION"):
+            self.assertRegex(args[name], r"^\d+\.\d+\.\d+$", name)
+        self.assertRegex(args["TORCH_INDEX_URL"], r"^https://download\.pytorch\.org/whl/cu\d+$")
+        self.assertIn("YOLO11X_SHA256", args)
+        self.assertRegex(args["YOLO11X_SHA256"], r"^([0-9a-f]{64})?$")
+
+    def test_context_allowlist_is_what_the_dockerfile_copies(self):
+        allowed = {
+            line[1:]
+            for line in (HERE / ".dockerignore").read_text().splitlines()
+            if line.startswith("!")
+        }
+        copied = set()
+        for line in (HERE / "Dockerfile").read_text().splitlines():
+            if line.startswith("COPY ") and "--from=" not in line:
+                copied.update(line.split()[1:-1])
+        self.assertEqual(copied, allowed)
+        for name in allowed:
+            self.assertTrue((HERE / name).is_file(), name)
+
+    def test_weights_path(self):
+        self.assertIn(f"/opt/nuclio/yolo11x.pt", (HERE / "Dockerfile").read_text())
+        self.assertEqual(main.WEIGHTS_PATH, "/opt/nuclio/yolo11x.pt")
+
+
+class TestFetchWeights(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.addCleanup(self.dir.cleanup)
+        self.src = pathlib.Path(self.dir.name, "weights.pt")
+        self.src.write_bytes(b"weights" * 1000)
+        self.url = self.src.as_uri()
+        self.sha = hashlib.sha256(self.src.read_bytes()).hexdigest()
+        self.out = pathlib.Path(self.dir.name, "out", "yolo11x.pt")
+
+    def run_main(self, sha):
+        stderr = io.StringIO()
+        with mock.patch("sys.stderr", stderr), mock.patch("sys.stdout", io.StringIO()):
+            code = fetch_weights.main(["--url", self.url, "--sha256", sha, "--out", str(self.out)])
+        return code, stderr.getvalue()
+
+    def test_matching_digest_writes_the_file(self):
+        code, _ = self.run_main(self.sha.upper())
+        self.assertEqual(code, 0)
+        self.assertEqual(self.out.read_bytes(), self.src.read_bytes())
+
+    def test_empty_digest_fails_and_says_how_to_pin_it(self):
+        code, err = self.run_main("")
+        self.assertEqual(code, 1)
+        self.assertIn("no SHA-256 given", err)
+        self.assertIn("sha256sum", err)
+        self.assertFalse(self.out.exists())
+
+    def test_malformed_digest_fails(self):
+        code, err = self.run_main("abc123")
+        self.assertEqual(code, 1)
+        self.assertIn("is not 64 hex digits", err)
+
+    def test_other_digest_fails_and_leaves_nothing(self):
+        code, err = self.run_main("0" * 64)
+        self.assertEqual(code, 1)
+        self.assertIn(f"has SHA-256 {self.sha}, want {'0' * 64}", err)
+        self.assertFalse(self.out.exists())
+        self.assertEqual(os.listdir(self.out.parent), [])
+
+    def test_unreachable_url_fails(self):
+        self.url = pathlib.Path(self.dir.name, "missing.pt").as_uri()
+        code, err = self.run_main(self.sha)
+        self.assertEqual(code, 1)
+        self.assertIn("fetch_weights: ", err)
+        self.assertEqual(os.listdir(self.out.parent), [])
 
 
 if __name__ == "__main__":
