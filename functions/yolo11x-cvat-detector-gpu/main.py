@@ -5,7 +5,7 @@ once per worker, then handler(context, event) for every request (the
 function's handler is "main:handler"). See README.md for the contract in
 one page; the references below are to CVAT's and Nuclio's sources.
 
-The request, as CVAT sends it to a detector (cvat-ai/cvat,
+The request, as CVAT sends it to a detector (cvat-ai/cvat at commit 024777ef,
 cvat/apps/lambda_manager/views.py, LambdaFunction.invoke): a JSON object
 {"image": <base64 of the frame's bytes>, "threshold": <float>}, where CVAT
 adds "threshold" only when the user set one; CVAT's own detectors default
