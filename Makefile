@@ -6,8 +6,12 @@ CLUSTER ?= polylab
 # coordinator can report its own deadline as a failure (go.dev/issue/75804,
 # fixed in Go 1.27). 20,000 inputs take about 10 s on 2 cores.
 FUZZTIME ?= 20000x
+# The Nuclio function's tests run on Debian's Python, whose dist-packages
+# hold the python3-pil and python3-yaml they import (a pyenv or venv python
+# earlier in PATH would not see them).
+FUNCTION_PYTHON ?= /usr/bin/python3
 
-.PHONY: all render check test unit fuzz lint tools e2e bench
+.PHONY: all render check test unit fuzz lint tools e2e bench function-test
 
 all: test
 
@@ -49,3 +53,8 @@ e2e:
 ## bench: benchmarks of every render stage (see README, Performance)
 bench: tools
 	$(GO) test ./pkg/render/... -run '^$$' -bench . -benchmem
+
+## function-test: the YOLO11x Nuclio function's tests (no GPU, weights, torch or ultralytics)
+function-test:
+	hack/ensure-tools.sh python3:$(FUNCTION_PYTHON) python3-pil:/usr/lib/python3/dist-packages/PIL python3-yaml:/usr/lib/python3/dist-packages/yaml
+	cd functions/yolo11x-cvat-detector-gpu && PYTHONDONTWRITEBYTECODE=1 $(FUNCTION_PYTHON) -m unittest

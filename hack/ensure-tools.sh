@@ -5,10 +5,15 @@
 #   hack/ensure-tools.sh shellcheck nftables
 #
 # An argument is a package, or PACKAGE:COMMAND when the package's command
-# has another name (nftables provides nft, which is known here). A package
-# whose command is on PATH is left alone; the others are installed with
-# apt-get, after one `apt-get update`, which needs root. Nothing is
-# installed when every command is there.
+# has another name (nftables provides nft, which is known here), or
+# PACKAGE:/ABSOLUTE/PATH for a package that installs no command, such as a
+# Python library, checked by a file or folder it installs:
+#
+#   hack/ensure-tools.sh python3-pil:/usr/lib/python3/dist-packages/PIL
+#
+# A package whose command is on PATH (or whose path exists) is left alone;
+# the others are installed with apt-get, after one `apt-get update`, which
+# needs root. Nothing is installed when everything is there.
 set -euo pipefail
 
 prog=${0##*/}
@@ -33,6 +38,12 @@ missing=()
 for arg in "$@"; do
 	pkg=${arg%%:*}
 	cmd=$(command_of "$arg")
+	# A path names a file or folder of the package, not a command.
+	if [[ $cmd == /* ]]; then
+		[ -e "$cmd" ] && continue
+		missing+=("$pkg")
+		continue
+	fi
 	# Root's sbin folders hold some of them (nft) and may be off PATH.
 	if PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1; then
 		continue
