@@ -3,12 +3,19 @@
 # whose commands are missing, so that lint and tests find them:
 #
 #   hack/ensure-tools.sh shellcheck nftables
+#   hack/ensure-tools.sh 'node>=20.19' 'npm>=7' chromium fonts-liberation2:/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf
 #
 # An argument is a package, or PACKAGE:COMMAND when the package's command
-# has another name (nftables provides nft, which is known here). A package
-# whose command is on PATH is left alone; the others are installed with
-# apt-get, after one `apt-get update`, which needs root. Nothing is
-# installed when every command is there.
+# has another name (nftables provides nft, which is known here), or
+# PACKAGE:/PATH when the package is known by a file it installs (a font). A
+# package whose command (or file) is there is left alone; the others are
+# installed with apt-get, after one `apt-get update`, which needs root.
+# Nothing is installed when every command is there.
+#
+# An argument COMMAND>=VERSION is a command this script never installs, such
+# as Node.js, whose Debian package is older than the project needs: it must
+# be on PATH and say a version (COMMAND --version) of at least VERSION, or the
+# script fails and says so before installing anything.
 set -euo pipefail
 
 prog=${0##*/}
@@ -27,16 +34,35 @@ command_of() {
 	esac
 }
 
-[ $# -gt 0 ] || die "usage: $prog PACKAGE[:COMMAND]..."
+# require fails unless COMMAND --version says at least VERSION.
+require() {
+	local cmd=$1 want=$2 have
+	command -v "$cmd" >/dev/null 2>&1 ||
+		die "$cmd is missing: install $cmd $want or newer (it is not installed from Debian's packages here)"
+	have=$("$cmd" --version 2>/dev/null | grep -oE '[0-9]+(\.[0-9]+)+' | head -n 1) || true
+	[ -n "$have" ] || die "$cmd --version printed no version; need $want or newer"
+	if [ "$(printf '%s\n%s\n' "$want" "$have" | sort -V | head -n 1)" != "$want" ]; then
+		die "$cmd is $have; need $want or newer"
+	fi
+}
+
+[ $# -gt 0 ] || die "usage: $prog PACKAGE[:COMMAND|:/PATH]... COMMAND>=VERSION..."
 
 missing=()
 for arg in "$@"; do
+	case $arg in
+	*'>='*)
+		require "${arg%%>=*}" "${arg#*>=}"
+		continue
+		;;
+	esac
 	pkg=${arg%%:*}
 	cmd=$(command_of "$arg")
+	case $cmd in
+	/*) [ -e "$cmd" ] && continue ;;
 	# Root's sbin folders hold some of them (nft) and may be off PATH.
-	if PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1; then
-		continue
-	fi
+	*) PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1 && continue ;;
+	esac
 	missing+=("$pkg")
 done
 [ ${#missing[@]} -gt 0 ] || exit 0
