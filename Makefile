@@ -6,8 +6,17 @@ CLUSTER ?= polylab
 # coordinator can report its own deadline as a failure (go.dev/issue/75804,
 # fixed in Go 1.27). 20,000 inputs take about 10 s on 2 cores.
 FUZZTIME ?= 20000x
+NODE    ?= node
+NPM     ?= npm
+# The Mermaid checker and renderer: a Node.js package pinned by its
+# package-lock.json. npm ci installs it into tools/mermaid/node_modules
+# (gitignored) when the lockfile is newer than the last install.
+MERMAID      := tools/mermaid
+MERMAID_DEPS := $(MERMAID)/node_modules/.installed
+# The Markdown files make pictures draws: DIAGRAMS='a.md b.mmd' for others.
+DIAGRAMS ?= clusters/$(CLUSTER)/README.md
 
-.PHONY: all render check test unit fuzz lint tools e2e bench
+.PHONY: all render check test unit fuzz lint tools e2e bench mermaid-deps mermaid-check pictures
 
 all: test
 
@@ -22,7 +31,8 @@ check:
 ## test: lint, unit and script tests, a short fuzz run, the render check
 test: lint unit fuzz check
 
-unit:
+# internal/mermaid's tests run the Mermaid checker.
+unit: $(MERMAID_DEPS)
 	$(GO) test ./...
 	$(GO) test -race -run 'TestConcurrentBuilds|TestIdempotent' ./pkg/render/verify ./pkg/render
 
@@ -49,3 +59,22 @@ e2e:
 ## bench: benchmarks of every render stage (see README, Performance)
 bench: tools
 	$(GO) test ./pkg/render/... -run '^$$' -bench . -benchmem
+
+## mermaid-deps: Node.js 20.19+ and the Mermaid tool's packages (npm ci)
+mermaid-deps: $(MERMAID_DEPS)
+
+$(MERMAID_DEPS): $(MERMAID)/package.json $(MERMAID)/package-lock.json
+	hack/ensure-tools.sh 'node>=20.19' 'npm>=7'
+	cd $(MERMAID) && $(NPM) ci
+	touch $@
+
+## mermaid-check: every Mermaid block of the repository's Markdown parses with Mermaid's own parser (no browser)
+mermaid-check: $(MERMAID_DEPS)
+	cd $(MERMAID) && $(NODE) --test --test-reporter=spec test/*.test.mjs
+	$(NODE) $(MERMAID)/check.mjs $$(git ls-files -co --exclude-standard '*.md' ':!:$(MERMAID)/test')
+
+## pictures: draw the diagrams of $(DIAGRAMS) in headless Chromium into docs/pictures (SVG, PNG) and print their sizes
+pictures: $(MERMAID_DEPS)
+	hack/ensure-tools.sh chromium fonts-liberation2:/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf
+	cd $(MERMAID) && $(NODE) --test --test-reporter=spec test/render.chromium.mjs
+	$(NODE) $(MERMAID)/render.mjs --out docs/pictures $(DIAGRAMS)
