@@ -16,7 +16,7 @@ MERMAID_DEPS := $(MERMAID)/node_modules/.installed
 # The Markdown files make pictures draws: DIAGRAMS='a.md b.mmd' for others.
 DIAGRAMS ?= clusters/$(CLUSTER)/README.md
 
-.PHONY: all render check test unit fuzz lint tools e2e bench mermaid-deps mermaid-check pictures
+.PHONY: all render check test unit fuzz lint tools e2e bench mermaid-deps mermaid-check pictures pictures-check
 
 all: test
 
@@ -78,3 +78,7 @@ pictures: $(MERMAID_DEPS)
 	hack/ensure-tools.sh chromium fonts-liberation2:/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf
 	cd $(MERMAID) && $(NODE) --test --test-reporter=spec test/render.chromium.mjs
 	$(NODE) $(MERMAID)/render.mjs --out docs/pictures $(DIAGRAMS)
+
+## pictures-check: docs/pictures holds a picture of each diagram of $(DIAGRAMS) as it is now (no browser)
+pictures-check: $(MERMAID_DEPS)
+	$(NODE) $(MERMAID)/check.mjs --pictures docs/pictures $(DIAGRAMS)

@@ -10,21 +10,37 @@
 // Mermaid's message follows whole, its later lines indented. It exits 1 if any
 // diagram fails, 2 on a usage error.
 //
-//   node check.mjs [--md|--raw] FILE...    '-' reads standard input
+//   node check.mjs [--md|--raw] [--pictures DIR] FILE...    '-' reads standard input
 //
 // Markdown files (.md, .markdown) give their ```mermaid blocks; any other file
 // is one raw diagram. Standard input is Markdown if it has a ```mermaid fence,
 // else one raw diagram; --md or --raw says which for every input.
+//
+// With --pictures DIR, each diagram must also have its pictures in DIR, drawn
+// by render.mjs from this very text (the SVG records the text's SHA-256), so
+// a README that shows them shows the diagrams as they are. FILE must be named
+// as render.mjs was given it: the pictures are named after it.
 
-import { readBlocks } from './lib/blocks.mjs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pictureName, readBlocks, sourceHash } from './lib/blocks.mjs';
 
-const usage = 'usage: node check.mjs [--md|--raw] FILE...   (- reads standard input)';
+const usage = 'usage: node check.mjs [--md|--raw] [--pictures DIR] FILE...   (- reads standard input)';
 
 function main(argv) {
   let format = 'auto';
+  let pictures = '';
   const files = [];
-  for (const a of argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
     if (a === '--md') format = 'md';
+    else if (a === '--pictures') {
+      pictures = argv[++i] ?? '';
+      if (!pictures) {
+        console.error(`check.mjs: --pictures needs a folder\n${usage}`);
+        return 2;
+      }
+    } else if (a.startsWith('--pictures=')) pictures = a.slice('--pictures='.length);
     else if (a === '--raw') format = 'raw';
     else if (a === '-h' || a === '--help') {
       console.log(usage);
@@ -38,10 +54,10 @@ function main(argv) {
     console.error(usage);
     return 2;
   }
-  return run(files, format);
+  return run(files, format, pictures);
 }
 
-async function run(files, format) {
+async function run(files, format, pictures) {
   const blocks = [];
   let failed = 0;
   for (const f of files) {
@@ -62,7 +78,11 @@ async function run(files, format) {
     }
     const r = await check(b.text);
     if (r.ok) {
-      console.log(`${b.file}:${b.line}: ok (${r.summary})`);
+      const stale = pictures ? picturesProblem(pictures, b) : '';
+      if (stale) {
+        console.log(`${b.file}:${b.line}: ${stale}`);
+        failed++;
+      } else console.log(`${b.file}:${b.line}: ok (${r.summary})`);
       continue;
     }
     failed++;
@@ -73,6 +93,23 @@ async function run(files, format) {
     console.log(`no Mermaid diagram in ${files.join(', ')}`);
   }
   return failed > 0 ? 1 : 0;
+}
+
+// picturesProblem says what is wrong with a diagram's pictures in dir, or ''.
+function picturesProblem(dir, block) {
+  const base = join(dir, pictureName(block));
+  let svg;
+  try {
+    svg = readFileSync(`${base}.svg`, 'utf8');
+  } catch {
+    return `no picture ${base}.svg: run make pictures`;
+  }
+  if (!existsSync(`${base}.png`)) return `no picture ${base}.png: run make pictures`;
+  const m = /\bdata-mermaid-sha256="([0-9a-f]+)"/.exec(svg);
+  if (!m || m[1] !== sourceHash(block.text)) {
+    return `${base}.{svg,png} show an older version of this diagram: run make pictures`;
+  }
+  return '';
 }
 
 process.exitCode = await main(process.argv.slice(2));

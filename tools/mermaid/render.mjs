@@ -27,7 +27,9 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { errorLine, readBlocks } from './lib/blocks.mjs';
+import { errorLine, pictureName, readBlocks, slug, sourceHash } from './lib/blocks.mjs';
+
+export { pictureName, slug };
 
 const usage = 'usage: node render.mjs [--out DIR] [--scale N] [--column PX] [--chromium PATH] FILE...';
 
@@ -52,23 +54,6 @@ export function chromiumArgs() {
     '--disable-component-update',
     '--disable-sync',
   ];
-}
-
-/** slug makes a file-name part: lower case letters, digits and dashes. */
-export function slug(s) {
-  return s
-    .toLowerCase()
-    .replace(/\.(md|markdown|mmd|mermaid)$/, '')
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-}
-
-/** pictureName names a block's pictures, without the extension. */
-export function pictureName(block) {
-  const file = block.file === '<stdin>' ? 'stdin' : block.file;
-  const parts = [slug(file), String(block.index)];
-  if (block.heading) parts.push(slug(block.heading).slice(0, 40).replace(/-+$/, ''));
-  return parts.filter(Boolean).join('-');
 }
 
 function parseArgs(argv) {
@@ -96,7 +81,7 @@ function parseArgs(argv) {
 // given its natural size and a white background (GitHub's dark mode would
 // show black text on black otherwise), and XMLSerializer writes it as XML,
 // which an <img> can show (mermaid's own string is HTML: <br> is not closed).
-async function drawInPage({ id, text }) {
+async function drawInPage({ id, text, sha256 }) {
   const box = document.getElementById('box');
   box.replaceChildren();
   // Mermaid would draw a box saying "Maximum text size in diagram exceeded".
@@ -119,6 +104,8 @@ async function drawInPage({ id, text }) {
   el.setAttribute('height', String(height));
   el.style.maxWidth = '';
   el.style.backgroundColor = 'white';
+  // What the picture is of, for check.mjs --pictures.
+  el.setAttribute('data-mermaid-sha256', sha256);
   const xml = new XMLSerializer().serializeToString(el);
   // The file must show as an image: an <img> is how GitHub shows an SVG.
   const img = new Image();
@@ -239,7 +226,7 @@ async function main(argv) {
         continue;
       }
       const name = pictureName(b);
-      const r = await page.evaluate(drawInPage, { id: `mermaid-${b.index}`, text: b.text });
+      const r = await page.evaluate(drawInPage, { id: `mermaid-${b.index}`, text: b.text, sha256: sourceHash(b.text) });
       if (r.error) {
         const at = errorLine({ message: r.error, hash: r.hash }, b.text);
         console.log(`${b.file}:${at ? b.first + at - 1 : b.line}: ${r.error.replace(/\n/g, '\n    ').replace(/[ \t]+$/gm, '')}`);

@@ -1,6 +1,7 @@
 // Finding the Mermaid diagrams in a file: the ```mermaid fenced blocks of a
 // Markdown file, or the whole text of a raw Mermaid file.
 
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 // A fence opens with at least three backticks or tildes, indented by at most
@@ -119,4 +120,26 @@ export function errorLine(err, text) {
   if (!line) return undefined;
   const lines = text.replace(/\n$/, '').split('\n').length;
   return Math.min(line, lines);
+}
+
+/** slug makes a file-name part: lower case letters, digits and dashes. */
+export function slug(s) {
+  return s
+    .toLowerCase()
+    .replace(/\.(md|markdown|mmd|mermaid)$/, '')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+/** pictureName names a block's pictures, without the extension. */
+export function pictureName(block) {
+  const file = block.file === '<stdin>' ? 'stdin' : block.file;
+  const parts = [slug(file), String(block.index)];
+  if (block.heading) parts.push(slug(block.heading).slice(0, 40).replace(/-+$/, ''));
+  return parts.filter(Boolean).join('-');
+}
+
+/** sourceHash is what render.mjs records in a picture of the diagram text. */
+export function sourceHash(text) {
+  return createHash('sha256').update(text).digest('hex');
 }

@@ -1,20 +1,30 @@
 // Parsing with Mermaid's own parser in Node.js. Mermaid needs a DOM only for
 // DOMPurify, which sanitizes every label while the parser fills the diagram's
-// database; jsdom gives it one. The DOM must exist before DOMPurify's module
-// is evaluated, so mermaid is imported only after the globals are set.
+// database; jsdom gives it one. The DOM must exist before DOMPurify's code
+// runs, so mermaid is loaded only after the globals are set.
+//
+// The file loaded is mermaid's browser bundle, dist/mermaid.min.js: the very
+// file render.mjs runs in Chromium (and the code of the ES modules, bundled).
+// One file evaluates in a quarter of the time of mermaid.core.mjs's hundreds
+// of modules: 0.3 s instead of 1 s, on every run of make mermaid-check.
 
 import { readFileSync } from 'node:fs';
-import { errorLine } from './blocks.mjs';
+import { fileURLToPath } from 'node:url';
+import { runInThisContext } from 'node:vm';
 import { JSDOM } from 'jsdom';
+import { errorLine } from './blocks.mjs';
 
 const dom = new JSDOM('<!doctype html><html><body></body></html>');
 globalThis.window = dom.window;
 globalThis.document = dom.window.document;
 
-const { default: mermaid } = await import('mermaid');
+/** bundle is the path of mermaid's browser bundle. */
+export const bundle = fileURLToPath(new URL('mermaid.min.js', import.meta.resolve('mermaid')));
+runInThisContext(readFileSync(bundle, 'utf8'), { filename: bundle });
+const { mermaid } = globalThis;
 
-// The defaults GitHub's viewer starts from; nothing here changes what a
-// diagram means.
+// Mermaid's defaults, as a page that includes it starts from; nothing here
+// changes what a diagram means.
 mermaid.initialize({ startOnLoad: false });
 
 /** version is the installed mermaid's version (package.json pins it). */

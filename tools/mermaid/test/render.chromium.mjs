@@ -50,6 +50,13 @@ test('each diagram becomes an SVG and a PNG of the size it reports; stale pictur
   assert.equal(existsSync(join(out, 'test-testdata-good-9-gone.png')), false);
   assert.equal(existsSync(join(out, 'someone-else-1.png')), true);
   assert.match(r.out, /\nmermaid 11\.17\.2 in \d+\.[\d.]+, text in \S/);
+
+  // The pictures record what they are of, for check.mjs --pictures.
+  const c = spawnSync(process.execPath, ['check.mjs', '--pictures', out, 'test/testdata/good.md', 'test/testdata/raw.mmd'], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
+  assert.equal(c.status, 0, c.stdout + c.stderr);
 });
 
 test('a broken diagram fails the run with Mermaid\'s message on its line', (t) => {
