@@ -11,7 +11,17 @@ FUZZTIME ?= 20000x
 # earlier in PATH would not see them).
 FUNCTION_PYTHON ?= /usr/bin/python3
 
-.PHONY: all render check test unit fuzz lint tools e2e bench function-test
+NODE    ?= node
+NPM     ?= npm
+# The Mermaid checker and renderer: a Node.js package pinned by its
+# package-lock.json. npm ci installs it into tools/mermaid/node_modules
+# (gitignored) when the lockfile is newer than the last install.
+MERMAID      := tools/mermaid
+MERMAID_DEPS := $(MERMAID)/node_modules/.installed
+# The Markdown files make pictures draws: DIAGRAMS='a.md b.mmd' for others.
+DIAGRAMS ?= clusters/$(CLUSTER)/README.md
+
+.PHONY: all render check test unit fuzz lint tools e2e bench function-test mermaid-deps mermaid-check pictures pictures-check
 
 all: test
 
@@ -23,10 +33,11 @@ render:
 check:
 	$(GO) run ./cmd/render -cluster $(CLUSTER) -check
 
-## test: lint, unit and script tests, a short fuzz run, the render check
-test: lint unit fuzz check
+## test: lint, unit and script tests, a short fuzz run, the render check, the function's tests, the Mermaid check
+test: lint unit fuzz check function-test mermaid-check
 
-unit:
+# internal/mermaid's tests run the Mermaid checker.
+unit: $(MERMAID_DEPS)
 	$(GO) test ./...
 	$(GO) test -race -run 'TestConcurrentBuilds|TestIdempotent' ./pkg/render/verify ./pkg/render
 
@@ -58,3 +69,26 @@ bench: tools
 function-test:
 	hack/ensure-tools.sh python3:$(FUNCTION_PYTHON) python3-pil:/usr/lib/python3/dist-packages/PIL python3-yaml:/usr/lib/python3/dist-packages/yaml
 	cd functions/yolo11x-cvat-detector-gpu && PYTHONDONTWRITEBYTECODE=1 $(FUNCTION_PYTHON) -m unittest
+
+## mermaid-deps: Node.js 20.19+ and the Mermaid tool's packages (npm ci)
+mermaid-deps: $(MERMAID_DEPS)
+
+$(MERMAID_DEPS): $(MERMAID)/package.json $(MERMAID)/package-lock.json
+	hack/ensure-tools.sh 'node>=20.19' 'npm>=7'
+	cd $(MERMAID) && $(NPM) ci
+	touch $@
+
+## mermaid-check: every Mermaid block of the repository's Markdown parses with Mermaid's own parser (no browser)
+mermaid-check: $(MERMAID_DEPS)
+	cd $(MERMAID) && $(NODE) --test --test-reporter=spec test/*.test.mjs
+	$(NODE) $(MERMAID)/check.mjs $$(git ls-files -co --exclude-standard '*.md' ':!:$(MERMAID)/test')
+
+## pictures: draw the diagrams of $(DIAGRAMS) in headless Chromium into docs/pictures (SVG, PNG) and print their sizes
+pictures: $(MERMAID_DEPS)
+	hack/ensure-tools.sh chromium fonts-liberation2:/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf
+	cd $(MERMAID) && $(NODE) --test --test-reporter=spec test/render.chromium.mjs
+	$(NODE) $(MERMAID)/render.mjs --out docs/pictures $(DIAGRAMS)
+
+## pictures-check: docs/pictures holds a picture of each diagram of $(DIAGRAMS) as it is now (no browser)
+pictures-check: $(MERMAID_DEPS)
+	$(NODE) $(MERMAID)/check.mjs --pictures docs/pictures $(DIAGRAMS)

@@ -116,3 +116,5 @@ tool (
 	cuelang.org/go/cmd/cue
 	github.com/rhysd/actionlint/cmd/actionlint
 )
+
+ignore ./tools/mermaid/node_modules

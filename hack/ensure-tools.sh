@@ -3,17 +3,23 @@
 # whose commands are missing, so that lint and tests find them:
 #
 #   hack/ensure-tools.sh shellcheck nftables
+#   hack/ensure-tools.sh 'node>=20.19' 'npm>=7' chromium fonts-liberation2:/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf
 #
 # An argument is a package, or PACKAGE:COMMAND when the package's command
 # has another name (nftables provides nft, which is known here), or
-# PACKAGE:/ABSOLUTE/PATH for a package that installs no command, such as a
-# Python library, checked by a file or folder it installs:
+# PACKAGE:/ABSOLUTE/PATH for a package known by a file or folder it installs
+# (a Python library, a font):
 #
 #   hack/ensure-tools.sh python3-pil:/usr/lib/python3/dist-packages/PIL
 #
-# A package whose command is on PATH (or whose path exists) is left alone;
-# the others are installed with apt-get, after one `apt-get update`, which
-# needs root. Nothing is installed when everything is there.
+# A package whose command (or path) is there is left alone; the others are
+# installed with apt-get, after one `apt-get update`, which needs root.
+# Nothing is installed when everything is there.
+#
+# An argument COMMAND>=VERSION is a command this script never installs, such
+# as Node.js, whose Debian package is older than the project needs: it must
+# be on PATH and say a version (COMMAND --version) of at least VERSION, or the
+# script fails and says so before installing anything.
 set -euo pipefail
 
 prog=${0##*/}
@@ -32,22 +38,35 @@ command_of() {
 	esac
 }
 
-[ $# -gt 0 ] || die "usage: $prog PACKAGE[:COMMAND]..."
+# require fails unless COMMAND --version says at least VERSION.
+require() {
+	local cmd=$1 want=$2 have
+	command -v "$cmd" >/dev/null 2>&1 ||
+		die "$cmd is missing: install $cmd $want or newer (it is not installed from Debian's packages here)"
+	have=$("$cmd" --version 2>/dev/null | grep -oE '[0-9]+(\.[0-9]+)+' | head -n 1) || true
+	[ -n "$have" ] || die "$cmd --version printed no version; need $want or newer"
+	if [ "$(printf '%s\n%s\n' "$want" "$have" | sort -V | head -n 1)" != "$want" ]; then
+		die "$cmd is $have; need $want or newer"
+	fi
+}
+
+[ $# -gt 0 ] || die "usage: $prog PACKAGE[:COMMAND|:/PATH]... COMMAND>=VERSION..."
 
 missing=()
 for arg in "$@"; do
+	case $arg in
+	*'>='*)
+		require "${arg%%>=*}" "${arg#*>=}"
+		continue
+		;;
+	esac
 	pkg=${arg%%:*}
 	cmd=$(command_of "$arg")
-	# A path names a file or folder of the package, not a command.
-	if [[ $cmd == /* ]]; then
-		[ -e "$cmd" ] && continue
-		missing+=("$pkg")
-		continue
-	fi
+	case $cmd in
+	/*) [ -e "$cmd" ] && continue ;;
 	# Root's sbin folders hold some of them (nft) and may be off PATH.
-	if PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1; then
-		continue
-	fi
+	*) PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1 && continue ;;
+	esac
 	missing+=("$pkg")
 done
 [ ${#missing[@]} -gt 0 ] || exit 0
