@@ -60,6 +60,19 @@ const (
 	// fluxSyncDir is the folder of the Flux sync objects in the cluster's
 	// folder, as render writes it; the first server applies it.
 	fluxSyncDir = "flux-system"
+	// fluxInstanceFile, in fluxSyncDir, is the FluxInstance the Flux
+	// Operator installs Flux from (fluxcd.controlplane.io/v1, flux-system/flux,
+	// without sync); the first server applies it once the operator runs.
+	fluxInstanceFile = "fluxinstance-flux.yaml"
+	// secretsDir is the folder, in the cluster's folder, where the owner
+	// commits the SOPS-encrypted Secrets (component.Secrets' unit).
+	secretsDir = "infrastructure/secrets"
+	// k3sInstallerURL is where K3s's install.sh of a k3s-io/k3s commit is
+	// served: a commit names the same bytes forever, a branch or tag does not.
+	k3sInstallerURL = "https://raw.githubusercontent.com/k3s-io/k3s/%s/install.sh"
+	// firewallPackage is the Debian package of nft, which loads the host
+	// firewall every node gets (firewall.go), before K3s.
+	firewallPackage = "nftables"
 )
 
 // Longhorn's node prerequisites (longhorn chart/README.md): the iSCSI
@@ -273,7 +286,23 @@ func (p *plan) nodesEnv() []byte {
 	}
 	e.comment("PLANNED nodes are described but not built: nothing installs them.")
 	e.set("PLANNED", strings.Join(names(planned), " "))
+	e.comment("SECRETS (namespace/name) must be committed SOPS-encrypted in SECRETS_DIR, as")
+	e.comment("<namespace>-<name>.sops.yaml, before the first server starts Flux's sync.")
+	e.set("SECRETS", strings.Join(p.secrets(), " "))
+	e.set("SECRETS_DIR", path.Join("clusters", p.c.Name, secretsDir))
 	return e.Bytes()
+}
+
+// secrets lists the Secrets the model's apps read, as namespace/name,
+// sorted and once each.
+func (p *plan) secrets() []string {
+	set := map[string]bool{}
+	for _, app := range p.c.Apps {
+		for _, s := range app.Secrets {
+			set[app.Namespace+"/"+s.Name] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
 }
 
 // nodeEnv is the plan of the node at position i of the order.
@@ -301,12 +330,22 @@ func (p *plan) nodeEnv(i int) []byte {
 	e.set("API_PORT", strconv.Itoa(p.port))
 	e.set("K3S_VERSION", c.Versions.K3s)
 	e.set("FLUX_VERSION", c.Versions.Flux)
+	k3s := c.Versions.Installers.K3s
+	e.comment("The K3s installer, run only if its sha256 matches; the binary's sha256 for NODE_ARCH, if pinned.")
+	installer := ""
+	if k3s.Commit != "" {
+		installer = fmt.Sprintf(k3sInstallerURL, k3s.Commit)
+	}
+	e.set("K3S_INSTALLER_URL", installer)
+	e.set("K3S_INSTALLER_SHA256", k3s.SHA256)
+	e.set("K3S_BINARY_SHA256", k3s.BinarySHA256[n.Arch])
 	e.set("TOKEN_FILE", TokenFile)
 	e.set("GPU", strconv.FormatBool(hasNVIDIA(n)))
 	e.set("STORAGE", strconv.FormatBool(n.Storage))
-	var packages, services []string
+	packages, services := []string{firewallPackage}, []string(nil)
 	if p.longhorn() {
-		packages, services = longhornPackages, longhornServices
+		packages = append(packages, longhornPackages...)
+		services = longhornServices
 	}
 	e.comment("PACKAGES (Debian) and SERVICES (systemd) the node needs before K3s.")
 	e.set("PACKAGES", strings.Join(packages, " "))
@@ -315,7 +354,9 @@ func (p *plan) nodeEnv(i int) []byte {
 	e.set("LAN", c.Network.LAN)
 	e.set("SSH_PORT", strconv.Itoa(c.Network.SSHPort))
 	if i == 0 {
-		e.comment("The first server installs Flux and applies FLUX_SYNC, relative to the repository.")
+		e.comment("The first server applies FLUX_INSTANCE once the Flux Operator runs, then FLUX_SYNC,")
+		e.comment("both relative to the repository.")
+		e.set("FLUX_INSTANCE", path.Join("clusters", c.Name, fluxSyncDir, fluxInstanceFile))
 		e.set("FLUX_SYNC", path.Join("clusters", c.Name, fluxSyncDir))
 		e.set("FLUX_URL", c.Flux.URL)
 		e.set("FLUX_GIT_SECRET", c.Flux.SecretName)

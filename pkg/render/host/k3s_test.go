@@ -409,8 +409,9 @@ func TestWithoutKubeVIP(t *testing.T) {
 	if env["FLUX_GIT_SECRET"] != c.Flux.SecretName || env["FLUX_GIT_SECRET"] == "" {
 		t.Errorf("FLUX_GIT_SECRET = %q, want the model's %q", env["FLUX_GIT_SECRET"], c.Flux.SecretName)
 	}
-	if env["PACKAGES"] != "" {
-		t.Errorf("PACKAGES = %q without Longhorn", env["PACKAGES"])
+	// nftables for the host firewall, and nothing of Longhorn's.
+	if env["PACKAGES"] != "nftables" {
+		t.Errorf("PACKAGES = %q without Longhorn, want nftables alone", env["PACKAGES"])
 	}
 }
 
@@ -439,7 +440,9 @@ func TestConfigFile(t *testing.T) {
 			LAN: "10.0.0.0/24", Pods: "10.100.0.0/16", Services: "10.101.0.0/16",
 			APIVIP: "10.0.0.5", APIPort: 6444, FlannelBackend: "wireguard-native", SSHPort: 2222,
 		},
-		Versions: model.Versions{K3s: "v1.34.10+k3s1", Flux: "v2.9.0"},
+		Versions: model.Versions{K3s: "v1.34.10+k3s1", Flux: "v2.9.0", Installers: model.Installers{K3s: model.K3sInstaller{
+			Commit: "0123456789abcdef0123456789abcdef01234567", SHA256: strings.Repeat("ab", 32),
+			BinarySHA256: map[string]string{"amd64": strings.Repeat("cd", 32), "arm64": ""}}}},
 		Nodes: []model.Node{
 			{Name: "a", IP: "10.0.0.11", Role: model.Server, Arch: "amd64", Storage: true},
 			{Name: "gpu", IP: "10.0.0.21", Role: model.Agent, Arch: "amd64",
@@ -453,6 +456,8 @@ func TestConfigFile(t *testing.T) {
 		Apps: map[string]model.App{
 			"vip":      {Name: "vip", Namespace: "kube-system", Component: "kube-vip", Image: "kube-vip:v1", Workloads: []model.Workload{{Name: "vip", Selector: map[string]string{"app": "vip"}, HostNetwork: true}}},
 			"longhorn": {Name: "longhorn", Component: "longhorn"},
+			"db":       {Name: "db", Namespace: "data", Component: "container", Secrets: []model.SecretRef{{Name: "pg"}, {Name: "admin"}}},
+			"ui":       {Name: "ui", Namespace: "data", Component: "container", Secrets: []model.SecretRef{{Name: "pg"}}},
 		},
 	}
 	r := renderHosts(t, c)
@@ -497,6 +502,10 @@ CLUSTER='lab'
 NODES='a b c gpu'
 # PLANNED nodes are described but not built: nothing installs them.
 PLANNED='later'
+# SECRETS (namespace/name) must be committed SOPS-encrypted in SECRETS_DIR, as
+# <namespace>-<name>.sops.yaml, before the first server starts Flux's sync.
+SECRETS='data/admin data/pg'
+SECRETS_DIR='clusters/lab/infrastructure/secrets'
 `,
 	} {
 		if diff := cmp.Diff(want, string(r.file(name))); diff != "" {
@@ -505,10 +514,23 @@ PLANNED='later'
 	}
 	env := r.nodeEnv("c")
 	for k, v := range map[string]string{"JOIN_ORDER": "3", "PREVIOUS": "b", "NEXT": "gpu", "NODE_ARCH": "arm64",
-		"SSH_PORT": "2222", "LAN": "10.0.0.0/24", "PACKAGES": "open-iscsi nfs-common", "STORAGE": "false"} {
+		"SSH_PORT": "2222", "LAN": "10.0.0.0/24", "PACKAGES": "nftables open-iscsi nfs-common", "STORAGE": "false",
+		// The installer by its commit and sha256; no binary pin for arm64.
+		"K3S_INSTALLER_URL":    "https://raw.githubusercontent.com/k3s-io/k3s/0123456789abcdef0123456789abcdef01234567/install.sh",
+		"K3S_INSTALLER_SHA256": strings.Repeat("ab", 32), "K3S_BINARY_SHA256": ""} {
 		if env[k] != v {
 			t.Errorf("c/node.env %s = %q, want %q", k, env[k], v)
 		}
+	}
+	if got := r.nodeEnv("b")["K3S_BINARY_SHA256"]; got != strings.Repeat("cd", 32) {
+		t.Errorf("b (amd64) K3S_BINARY_SHA256 = %q, want the amd64 pin", got)
+	}
+	// Only the first server applies the FluxInstance and the sync.
+	if got := r.nodeEnv("a")["FLUX_INSTANCE"]; got != "clusters/lab/flux-system/fluxinstance-flux.yaml" {
+		t.Errorf("a FLUX_INSTANCE = %q", got)
+	}
+	if _, ok := r.nodeEnv("b")["FLUX_INSTANCE"]; ok {
+		t.Error("a joining server has a FLUX_INSTANCE")
 	}
 }
 
