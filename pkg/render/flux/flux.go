@@ -125,6 +125,10 @@ const fluxImages = "ghcr.io/fluxcd"
 // defaults (flux2 pkg/manifestgen/install/options.go, v2.9).
 var fluxComponents = []string{"source-controller", "kustomize-controller", "helm-controller", "notification-controller"}
 
+// InstanceFile is the file of the FluxInstance in Dir, which the first
+// server applies once the Flux Operator runs.
+const InstanceFile = "fluxinstance-flux.yaml"
+
 // Instance is how Flux itself comes from git, with the Flux Operator:
 //
 //   - a K3s HelmChart that installs the operator's chart at the pinned

@@ -40,6 +40,45 @@ const (
 // on between the nodes; host-gw routes it over the LAN without a tunnel.
 var flannelPorts = map[string]int{"vxlan": 8472, "wireguard-native": 51820}
 
+// The interfaces pod traffic reaches a node on. The accepts of the pod
+// and service ranges are bound to them: a LAN host can forge a source in
+// those ranges, but it cannot make its packet arrive on them.
+//
+// cniBridge is the bridge of the node's own pods. K3s's flannel CNI config
+// delegates to the bridge plugin without naming the bridge (k3s-io/k3s
+// pkg/agent/flannel/setup_linux.go, cniConf), and the bridge plugin's
+// default is cni0 (containernetworking/plugins bridge.go, defaultBrName).
+//
+// flannelTunnels are the devices other nodes' pods arrive through, per
+// backend: flannel.<VNI> for vxlan, VNI 1 unless configured (flannel-io/
+// flannel pkg/backend/vxlan, fmt.Sprintf("flannel.%v", cfg.VNI)), and
+// flannel-wg for wireguard-native (pkg/backend/wireguard/wireguard.go,
+// createWGDev(..., "flannel-wg", ...)). K3s's own k3s-killall.sh deletes
+// exactly cni0, flannel.1 and flannel-wg (install.sh, create_killall).
+//
+// host-gw has no tunnel: other nodes' pods arrive on the LAN NIC with their
+// own pod addresses. To a pod that is forwarded traffic, so the forward
+// chain must admit pod sources from any interface, and there a forged pod
+// source from the LAN cannot be told apart: host-gw trusts the LAN's layer
+// 2 (choose vxlan or wireguard-native on a LAN that is not trusted). To the
+// node itself (input) nothing from other nodes' pods arrives with a pod
+// source: flannel masquerades pod traffic that leaves the cluster range
+// (ip-masq, which K3s runs), so another node's pod reaches this node's
+// addresses as its node's IP and meets the node rules. The input accept
+// is bound to cni0 alone, for every backend but the tunnel's.
+const cniBridge = "cni0"
+
+var flannelTunnels = map[string]string{"vxlan": "flannel.1", "wireguard-native": "flannel-wg"}
+
+// podInterfaces is the nftables expression of the interfaces pods arrive
+// on: cni0 and the backend's tunnel.
+func podInterfaces(backend string) string {
+	if tunnel, ok := flannelTunnels[backend]; ok {
+		return fmt.Sprintf("{ %q, %q }", cniBridge, tunnel)
+	}
+	return strconv.Quote(cniBridge)
+}
+
 // FirewallTable names the nftables table of the cluster's host firewall:
 // <cluster>-host. A rule set replaces this table and nothing else, so
 // K3s's own rules (kube-proxy, flannel, kube-router, in their iptables
@@ -140,8 +179,9 @@ func opens(c *model.Model, role model.Role, port int, protocol, from string) boo
 //
 // Input is dropped but for: replies (established, related), loopback,
 // ICMP, SSH from the LAN, what the pods send to the node (the pod and
-// service ranges: the API through Service kubernetes, kubelet metrics,
-// hostNetwork pods), the model's node ports on this node's role from the
+// service ranges, arriving on the pods' interfaces only: the API through
+// Service kubernetes, kubelet metrics, hostNetwork pods; see cniBridge),
+// the model's node ports on this node's role from the
 // nodes or the LAN they name, and the ports K3s cannot run without where
 // the model forgets them (essentials).
 //
@@ -192,7 +232,8 @@ func (in *firewallInputs) render(n *model.Node) []byte {
 	w("\t\tct state invalid drop")
 	w("\t\tiifname \"lo\" accept")
 	w("\t\tmeta l4proto { icmp, ipv6-icmp } accept")
-	w("\t\tip saddr { %s, %s } accept comment \"what pods send to the node: the API, kubelet, hostNetwork pods\"", pods, services)
+	ifaces := podInterfaces(c.Network.FlannelBackend)
+	w("\t\tiifname %s ip saddr { %s, %s } accept comment \"what pods send to the node: the API, kubelet, hostNetwork pods\"", ifaces, pods, services)
 	w("\t\tip saddr @%s tcp dport %d accept comment \"SSH from the LAN\"", fromLAN, c.Network.SSHPort)
 	for _, np := range c.NodePorts {
 		if !slices.Contains(np.On, n.Role) {
@@ -222,7 +263,11 @@ func (in *firewallInputs) render(n *model.Node) []byte {
 	w("\tchain forward {")
 	w("\t\ttype filter hook forward priority filter; policy accept;")
 	w("\t\tct state established,related accept")
-	w("\t\tip saddr %s accept comment \"pod traffic is kube-router's to judge\"", pods)
+	if _, tunnel := flannelTunnels[c.Network.FlannelBackend]; tunnel {
+		w("\t\tiifname %s ip saddr %s accept comment \"pod traffic is kube-router's to judge\"", ifaces, pods)
+	} else {
+		w("\t\tip saddr %s accept comment \"pod traffic is kube-router's to judge (host-gw: other nodes' pods arrive on the LAN NIC)\"", pods)
+	}
 	w("\t\tip saddr @%s accept comment \"the nodes reach pods (flannel host-gw, webhooks)\"", fromNodes)
 	for _, ch := range lbs {
 		w("\t\tip saddr %s jump %s comment \"LoadBalancer ports, before kube-proxy's DNAT\"", ch.source, ch.name)

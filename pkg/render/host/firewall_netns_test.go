@@ -29,9 +29,13 @@ import (
 //
 //	lan namespace                     node namespace (s1)                pod namespace
 //	192.0.2.12 (server s2)            192.0.2.11, 192.0.2.5 (VIP)        203.0.113.10
-//	192.0.2.21 (agent a1)   <veth>    203.0.113.1             <veth>     default via 203.0.113.1
+//	192.0.2.21 (agent a1)   <veth>    203.0.113.1 on cni0     <veth>     default via 203.0.113.1
 //	192.0.2.50 (LAN host)             DNAT 192.0.2.240:80 -> pod:8080
 //	198.51.100.7 (outside)            DNAT 192.0.2.11:30080 -> pod:8080
+//	203.0.113.99 (a LAN host forging a pod address)
+//
+// The node's end of the pod veth is named cni0, as K3s's bridge is: the
+// rule set accepts pod sources on cni0 (and the tunnel) only.
 
 // helperEnv makes the test binary a helper inside a namespace: it
 // listens (listen:tcp/2222,udp/8472,...) or probes (probe:<json>).
@@ -216,7 +220,7 @@ func TestFirewallInNetworkNamespaces(t *testing.T) {
 	n.run(ipTool, "netns", "add", n.name("p"))
 
 	// Wiring: lan <-> node <-> pod.
-	nodeLAN, lanNode, nodePod, podNode := n.prefix+"nl", n.prefix+"ln", n.prefix+"np", n.prefix+"pn"
+	nodeLAN, lanNode, nodePod, podNode := n.prefix+"nl", n.prefix+"ln", "cni0", n.prefix+"pn"
 	n.in("n", ipTool, "link", "add", nodeLAN, "type", "veth", "peer", "name", lanNode)
 	n.in("n", ipTool, "link", "set", lanNode, "netns", n.name("l"))
 	n.in("n", ipTool, "link", "add", nodePod, "type", "veth", "peer", "name", podNode)
@@ -229,6 +233,7 @@ func TestFirewallInNetworkNamespaces(t *testing.T) {
 		{"n", ipTool, "addr", "add", "192.0.2.5/32", "dev", nodeLAN},
 		{"n", ipTool, "addr", "add", "203.0.113.1/25", "dev", nodePod},
 		{"n", ipTool, "route", "add", "198.51.100.0/24", "dev", nodeLAN},
+		{"n", ipTool, "route", "add", "203.0.113.99/32", "dev", nodeLAN},
 		{"n", "sysctl", "-qw", "net.ipv4.ip_forward=1"},
 		{"l", ipTool, "link", "set", "lo", "up"},
 		{"l", ipTool, "link", "set", lanNode, "up"},
@@ -236,12 +241,15 @@ func TestFirewallInNetworkNamespaces(t *testing.T) {
 		{"l", ipTool, "addr", "add", "192.0.2.21/24", "dev", lanNode},
 		{"l", ipTool, "addr", "add", "192.0.2.50/24", "dev", lanNode},
 		{"l", ipTool, "addr", "add", "198.51.100.7/24", "dev", lanNode},
+		{"l", ipTool, "addr", "add", "203.0.113.99/32", "dev", lanNode},
 		{"l", ipTool, "route", "add", "192.0.2.240/32", "via", "192.0.2.11"},
 		{"l", ipTool, "route", "add", "203.0.113.0/25", "via", "192.0.2.11"},
 		{"p", ipTool, "link", "set", "lo", "up"},
 		{"p", ipTool, "link", "set", podNode, "up"},
 		{"p", ipTool, "addr", "add", "203.0.113.10/25", "dev", podNode},
 		{"p", ipTool, "route", "add", "default", "via", "203.0.113.1"},
+		// The forged pod address is in the pod's own subnet: reach it through the node.
+		{"p", ipTool, "route", "add", "203.0.113.99/32", "via", "203.0.113.1"},
 	} {
 		n.in(step[0], step[1:]...)
 	}
@@ -305,6 +313,9 @@ func TestFirewallInNetworkNamespaces(t *testing.T) {
 		{From: "192.0.2.50", To: "192.0.2.11", Port: 30080, Why: "a NodePort from the LAN (DNAT to the same pod)"},
 		{From: "192.0.2.50", To: "203.0.113.10", Port: 8080, Why: "the pod directly from the LAN"},
 		{From: "192.0.2.12", To: "203.0.113.10", Port: 8080, Open: true, Why: "the pod directly from a node"},
+		{From: "203.0.113.99", To: "192.0.2.11", Port: 9999, Why: "a LAN host forging a pod address, to the node"},
+		{From: "203.0.113.99", To: "192.0.2.11", Port: 10250, Why: "a LAN host forging a pod address, to kubelet"},
+		{From: "203.0.113.99", To: "203.0.113.10", Port: 8080, Why: "a LAN host forging a pod address, to a pod"},
 	}
 	podProbes := []probe{
 		{From: "203.0.113.10", To: "192.0.2.11", Port: 9999, Open: true, Why: "a pod reaches the node (the API, kubelet, hostNetwork pods)"},

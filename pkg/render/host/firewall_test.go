@@ -18,6 +18,8 @@ import (
 func fwTiny() *model.Cluster {
 	c := &model.Cluster{
 		Name: "tiny",
+		Versions: model.Versions{K3s: "v1.35.7+k3s1", Flux: "v2.9.4",
+			FluxOperator: model.Chart{Repository: "oci://registry.example/charts", Name: "flux-operator", Version: "0.59.0"}},
 		Network: model.Network{LAN: pfx("192.0.2.0/24"), Pods: pfx("203.0.113.0/25"), Services: pfx("203.0.113.128/25"),
 			APIVIP: ip("192.0.2.5"), APIPort: 6443, SSHPort: 2222, FlannelBackend: "vxlan",
 			LoadBalancerPool: model.Pool{First: ip("192.0.2.240"), Last: ip("192.0.2.250")}},
@@ -116,7 +118,8 @@ func TestFirewallPolylab(t *testing.T) {
 		fwHas(t, input, "ct state established,related accept")
 		fwHas(t, input, `iifname "lo" accept`)
 		fwHas(t, input, "ip saddr @lan tcp dport 22 accept")
-		fwHas(t, input, "ip saddr { 10.42.0.0/16, 10.43.0.0/16 } accept")
+		// Pod and service sources only from the pods' bridge and the VXLAN tunnel.
+		fwHas(t, input, `iifname { "cni0", "flannel.1" } ip saddr { 10.42.0.0/16, 10.43.0.0/16 } accept`)
 		fwHas(t, input, "ip saddr @nodes tcp dport 10250 accept")
 		fwHas(t, input, "ip saddr @nodes udp dport 8472 accept")
 		fwHas(t, input, "ip saddr @nodes tcp dport 7946 accept")
@@ -134,7 +137,7 @@ func TestFirewallPolylab(t *testing.T) {
 		if forward[0] != "type filter hook forward priority filter; policy accept;" {
 			t.Errorf("%s: forward chain starts %q; it must keep the accept policy", n.Name, forward[0])
 		}
-		fwHas(t, forward, "ip saddr 10.42.0.0/16 accept")
+		fwHas(t, forward, `iifname { "cni0", "flannel.1" } ip saddr 10.42.0.0/16 accept`)
 		fwHas(t, forward, "ip saddr @lan jump loadbalancers-lan")
 		fwHas(t, forward, "ip daddr 10.42.0.0/16 counter drop")
 		lbs := fwRules(t, b, "loadbalancers-lan")
@@ -181,6 +184,40 @@ func TestFirewallTiny(t *testing.T) {
 	}
 	if _, ok := files["later"]; ok {
 		t.Error("the planned node has a firewall")
+	}
+}
+
+// The pod and service ranges are accepted only on the interfaces pods
+// arrive on, per flannel backend: a LAN host forging a pod source gets
+// nothing. host-gw has no tunnel: the input accept keeps to cni0 (other
+// nodes' pods reach the node masqueraded as their node), and the forward
+// accept cannot be bound, because other nodes' pods arrive on the LAN NIC.
+func TestFirewallPodSourcesAreBoundToCNIInterfaces(t *testing.T) {
+	for backend, want := range map[string]struct{ input, forward string }{
+		"vxlan": {`iifname { "cni0", "flannel.1" } ip saddr { 203.0.113.0/25, 203.0.113.128/25 } accept`,
+			`iifname { "cni0", "flannel.1" } ip saddr 203.0.113.0/25 accept`},
+		"wireguard-native": {`iifname { "cni0", "flannel-wg" } ip saddr { 203.0.113.0/25, 203.0.113.128/25 } accept`,
+			`iifname { "cni0", "flannel-wg" } ip saddr 203.0.113.0/25 accept`},
+		"host-gw": {`iifname "cni0" ip saddr { 203.0.113.0/25, 203.0.113.128/25 } accept`,
+			`ip saddr 203.0.113.0/25 accept`},
+	} {
+		c := fwTiny()
+		c.Network.FlannelBackend = backend
+		files := fwRender(t, c)
+		for _, node := range []string{"s1", "a1"} {
+			input, forward := fwRules(t, files[node], "input"), fwRules(t, files[node], "forward")
+			fwHas(t, input, want.input)
+			fwHas(t, forward, want.forward)
+			for _, r := range input {
+				if strings.HasPrefix(r, "ip saddr { 203.0.113.0/25") {
+					t.Errorf("%s %s: pod sources accepted on any interface: %s", backend, node, r)
+				}
+			}
+		}
+		if backend == "host-gw" && !bytes.Contains(files["s1"], []byte("host-gw: other nodes' pods arrive on the LAN NIC")) {
+			t.Errorf("host-gw: the unbound forward accept does not say why")
+		}
+		nftCheck(t, files)
 	}
 }
 

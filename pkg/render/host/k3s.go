@@ -58,6 +58,12 @@ const (
 	// longhornComponent is the component whose storage nodes the configs
 	// label, and whose node prerequisites the bootstrap installs.
 	longhornComponent = "longhorn"
+	// k3sInstallerURL is where K3s's install.sh of a k3s-io/k3s commit is
+	// served: a commit names the same bytes forever, a branch or tag does not.
+	k3sInstallerURL = "https://raw.githubusercontent.com/k3s-io/k3s/%s/install.sh"
+	// firewallPackage is the Debian package of nft, which loads the host
+	// firewall every node gets (firewall.go), before K3s.
+	firewallPackage = "nftables"
 )
 
 // Longhorn's node prerequisites (longhorn chart/README.md): the iSCSI
@@ -130,22 +136,37 @@ func k3sConfigs(m *model.Model, add func(string, []byte) error) error {
 			return err
 		}
 	}
-	if p.kubeVIP == nil {
-		return nil
+	// What K3s deploys as the first server starts, before Flux exists:
+	// the Flux Operator's HelmChart (flux.Instance), and kube-vip, so that
+	// the API's virtual IP exists before any other node joins through it.
+	// Flux applies the same objects from git once it runs.
+	manifests := map[string][]kube.Object{}
+	for _, o := range flux.Instance(m) {
+		if _, ok := o.(*kube.HelmChart); ok {
+			manifests[kube.FileName(o)] = []kube.Object{o}
+		}
 	}
-	objects, err := component.KubeVIPManifests(m, p.kubeVIP)
-	if err != nil {
-		return err
-	}
-	var docs [][]byte
-	for _, o := range objects {
-		b, err := kube.Marshal(o)
+	if p.kubeVIP != nil {
+		objects, err := component.KubeVIPManifests(m, p.kubeVIP)
 		if err != nil {
 			return err
 		}
-		docs = append(docs, b)
+		manifests[p.kubeVIP.Name+".yaml"] = objects
 	}
-	return add(path.Join(p.first().Name, ManifestsDir, p.kubeVIP.Name+".yaml"), bytes.Join(docs, []byte("---\n")))
+	for _, name := range slices.Sorted(maps.Keys(manifests)) {
+		var docs [][]byte
+		for _, o := range manifests[name] {
+			b, err := kube.Marshal(o)
+			if err != nil {
+				return err
+			}
+			docs = append(docs, b)
+		}
+		if err := add(path.Join(p.first().Name, ManifestsDir, name), bytes.Join(docs, []byte("---\n"))); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // plan is the order the bootstrap builds the cluster in: the servers in
@@ -266,7 +287,20 @@ func (p *plan) nodesEnv() []byte {
 	}
 	e.comment("PLANNED nodes are described but not built: nothing installs them.")
 	e.set("PLANNED", strings.Join(names(planned), " "))
+	e.comment("SECRETS (namespace/name) must be committed SOPS-encrypted in SECRETS_DIR, as")
+	e.comment("<namespace>-<name>.sops.yaml, before the first server starts Flux's sync.")
+	e.set("SECRETS", strings.Join(p.secrets(), " "))
+	e.set("SECRETS_DIR", path.Join("clusters", p.c.Name, model.LayerInfrastructure, component.SecretsDir))
 	return e.Bytes()
+}
+
+// secrets lists the Secrets the model's apps read, as namespace/name.
+func (p *plan) secrets() []string {
+	var out []string
+	for _, s := range component.DeclaredSecrets(p.c) {
+		out = append(out, s.Namespace+"/"+s.Name)
+	}
+	return out
 }
 
 // nodeEnv is the plan of the node at position i of the order.
@@ -294,12 +328,22 @@ func (p *plan) nodeEnv(i int) []byte {
 	e.set("API_PORT", strconv.Itoa(p.port))
 	e.set("K3S_VERSION", c.Versions.K3s)
 	e.set("FLUX_VERSION", c.Versions.Flux)
+	k3s := c.Versions.Installers.K3s
+	e.comment("The K3s installer, run only if its sha256 matches; the binary's sha256 for NODE_ARCH, if pinned.")
+	installer := ""
+	if k3s.Commit != "" {
+		installer = fmt.Sprintf(k3sInstallerURL, k3s.Commit)
+	}
+	e.set("K3S_INSTALLER_URL", installer)
+	e.set("K3S_INSTALLER_SHA256", k3s.SHA256)
+	e.set("K3S_BINARY_SHA256", k3s.BinarySHA256[n.Arch])
 	e.set("TOKEN_FILE", TokenFile)
 	e.set("GPU", strconv.FormatBool(hasNVIDIA(n)))
 	e.set("STORAGE", strconv.FormatBool(n.Storage))
-	var packages, services []string
+	packages, services := []string{firewallPackage}, []string(nil)
 	if p.longhorn() {
-		packages, services = longhornPackages, longhornServices
+		packages = append(packages, longhornPackages...)
+		services = longhornServices
 	}
 	e.comment("PACKAGES (Debian) and SERVICES (systemd) the node needs before K3s.")
 	e.set("PACKAGES", strings.Join(packages, " "))
@@ -308,7 +352,9 @@ func (p *plan) nodeEnv(i int) []byte {
 	e.set("LAN", c.Network.LAN.String())
 	e.set("SSH_PORT", strconv.Itoa(c.Network.SSHPort))
 	if i == 0 {
-		e.comment("The first server installs Flux and applies FLUX_SYNC, relative to the repository.")
+		e.comment("The first server applies FLUX_INSTANCE once the Flux Operator runs, then FLUX_SYNC,")
+		e.comment("both relative to the repository.")
+		e.set("FLUX_INSTANCE", path.Join("clusters", c.Name, flux.Dir, flux.InstanceFile))
 		e.set("FLUX_SYNC", path.Join("clusters", c.Name, flux.Dir))
 		e.set("FLUX_URL", c.Flux.URL)
 		e.set("FLUX_GIT_SECRET", c.Flux.SecretName)

@@ -358,12 +358,12 @@ func TestKubeVIPManifestOnFirstServer(t *testing.T) {
 			manifests = append(manifests, name)
 		}
 	}
-	if want := []string{first + "/manifests/kube-vip.yaml"}; !slices.Equal(manifests, want) {
+	if want := []string{first + "/manifests/helmchart-flux-operator.yaml", first + "/manifests/kube-vip.yaml"}; !slices.Equal(manifests, want) {
 		t.Fatalf("auto-deploy manifests = %v, want %v", manifests, want)
 	}
 	kinds := map[string]bool{}
 	var address string
-	for _, doc := range strings.Split(string(r.file(manifests[0])), "\n---\n") {
+	for _, doc := range strings.Split(string(r.file(first+"/manifests/kube-vip.yaml")), "\n---\n") {
 		var o struct {
 			Kind string `json:"kind"`
 			Spec struct {
@@ -408,7 +408,7 @@ func TestWithoutKubeVIP(t *testing.T) {
 	r := renderHosts(t, c)
 	first := validate(t, c).Servers[0]
 	for name := range r.files {
-		if strings.Contains(name, "/"+host.ManifestsDir+"/") {
+		if strings.Contains(name, "/"+host.ManifestsDir+"/kube-vip") {
 			t.Errorf("%s rendered without a kube-vip app", name)
 		}
 	}
@@ -421,8 +421,9 @@ func TestWithoutKubeVIP(t *testing.T) {
 	if env["FLUX_GIT_SECRET"] != c.Flux.SecretName || env["FLUX_GIT_SECRET"] == "" {
 		t.Errorf("FLUX_GIT_SECRET = %q, want the model's %q", env["FLUX_GIT_SECRET"], c.Flux.SecretName)
 	}
-	if env["PACKAGES"] != "" {
-		t.Errorf("PACKAGES = %q without Longhorn", env["PACKAGES"])
+	// nftables for the host firewall, and nothing of Longhorn's.
+	if env["PACKAGES"] != "nftables" {
+		t.Errorf("PACKAGES = %q without Longhorn, want nftables alone", env["PACKAGES"])
 	}
 }
 
@@ -453,7 +454,10 @@ func TestConfigFile(t *testing.T) {
 			APIVIP: ip("10.0.0.5"), APIPort: 6444, FlannelBackend: "wireguard-native", SSHPort: 2222,
 			LoadBalancerPool: model.Pool{First: ip("10.0.0.200"), Last: ip("10.0.0.210")},
 		},
-		Versions: model.Versions{K3s: "v1.34.10+k3s1", Flux: "v2.9.0"},
+		Versions: model.Versions{K3s: "v1.34.10+k3s1", Flux: "v2.9.0",
+			FluxOperator: model.Chart{Repository: "oci://registry.lab.internal/charts", Name: "flux-operator", Version: "0.59.0"}, Installers: model.Installers{K3s: model.K3sInstaller{
+				Commit: "0123456789abcdef0123456789abcdef01234567", SHA256: strings.Repeat("ab", 32),
+				BinarySHA256: map[string]string{"amd64": strings.Repeat("cd", 32), "arm64": ""}}}},
 		Nodes: []model.Node{
 			{Name: "a", IP: ip("10.0.0.11"), Role: model.Server, Arch: "amd64", Storage: true},
 			{Name: "gpu", IP: ip("10.0.0.21"), Role: model.Agent, Arch: "amd64",
@@ -467,10 +471,12 @@ func TestConfigFile(t *testing.T) {
 		AppsByName: map[string]model.App{
 			"vip":      {Name: "vip", Namespace: "kube-system", Component: "kube-vip", Image: "kube-vip:v1", Workloads: []model.Workload{{Name: "vip", Selector: map[string]string{"app": "vip"}, HostNetwork: true}}},
 			"longhorn": {Name: "longhorn", Component: "longhorn"},
+			"db":       {Name: "db", Namespace: "data", Component: "container", Secrets: []model.SecretRef{{Name: "pg"}, {Name: "admin"}}},
+			"ui":       {Name: "ui", Namespace: "data", Component: "container", Secrets: []model.SecretRef{{Name: "pg"}}},
 		},
 	}
 	r := renderHosts(t, c)
-	if want := []string{"a/k3s-config.yaml", "a/manifests/vip.yaml", "a/nftables.nft", "a/node.env",
+	if want := []string{"a/k3s-config.yaml", "a/manifests/helmchart-flux-operator.yaml", "a/manifests/vip.yaml", "a/nftables.nft", "a/node.env",
 		"b/k3s-config.yaml", "b/nftables.nft", "b/node.env", "c/k3s-config.yaml", "c/nftables.nft", "c/node.env",
 		"gpu/k3s-config.yaml", "gpu/nftables.nft", "gpu/node.env", "nodes.env"}; !slices.Equal(host.Paths(r.files), want) {
 		t.Errorf("files = %v, want %v", host.Paths(r.files), want)
@@ -511,6 +517,10 @@ CLUSTER='lab'
 NODES='a b c gpu'
 # PLANNED nodes are described but not built: nothing installs them.
 PLANNED='later'
+# SECRETS (namespace/name) must be committed SOPS-encrypted in SECRETS_DIR, as
+# <namespace>-<name>.sops.yaml, before the first server starts Flux's sync.
+SECRETS='data/admin data/pg'
+SECRETS_DIR='clusters/lab/infrastructure/secrets'
 `,
 	} {
 		if diff := cmp.Diff(want, string(r.file(name))); diff != "" {
@@ -519,10 +529,23 @@ PLANNED='later'
 	}
 	env := r.nodeEnv("c")
 	for k, v := range map[string]string{"JOIN_ORDER": "3", "PREVIOUS": "b", "NEXT": "gpu", "NODE_ARCH": "arm64",
-		"SSH_PORT": "2222", "LAN": "10.0.0.0/24", "PACKAGES": "open-iscsi nfs-common", "STORAGE": "false"} {
+		"SSH_PORT": "2222", "LAN": "10.0.0.0/24", "PACKAGES": "nftables open-iscsi nfs-common", "STORAGE": "false",
+		// The installer by its commit and sha256; no binary pin for arm64.
+		"K3S_INSTALLER_URL":    "https://raw.githubusercontent.com/k3s-io/k3s/0123456789abcdef0123456789abcdef01234567/install.sh",
+		"K3S_INSTALLER_SHA256": strings.Repeat("ab", 32), "K3S_BINARY_SHA256": ""} {
 		if env[k] != v {
 			t.Errorf("c/node.env %s = %q, want %q", k, env[k], v)
 		}
+	}
+	if got := r.nodeEnv("b")["K3S_BINARY_SHA256"]; got != strings.Repeat("cd", 32) {
+		t.Errorf("b (amd64) K3S_BINARY_SHA256 = %q, want the amd64 pin", got)
+	}
+	// Only the first server applies the FluxInstance and the sync.
+	if got := r.nodeEnv("a")["FLUX_INSTANCE"]; got != "clusters/lab/flux-system/fluxinstance-flux.yaml" {
+		t.Errorf("a FLUX_INSTANCE = %q", got)
+	}
+	if _, ok := r.nodeEnv("b")["FLUX_INSTANCE"]; ok {
+		t.Error("a joining server has a FLUX_INSTANCE")
 	}
 }
 

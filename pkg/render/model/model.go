@@ -52,6 +52,21 @@ type Versions struct {
 	FluxOperator Chart             `json:"fluxOperator"`
 	Charts       map[string]Chart  `json:"charts"`
 	Images       map[string]string `json:"images"`
+	// Installers pin what the bootstrap downloads and runs as root.
+	Installers Installers `json:"installers"`
+}
+
+// Installers pin the scripts and binaries the bootstrap fetches.
+type Installers struct {
+	K3s K3sInstaller `json:"k3s"`
+}
+
+// K3sInstaller pins K3s's install.sh by a k3s-io/k3s commit and its
+// sha256, and optionally the K3s binary's sha256 per architecture.
+type K3sInstaller struct {
+	Commit       string            `json:"commit"`
+	SHA256       string            `json:"sha256"`
+	BinarySHA256 map[string]string `json:"binarySHA256,omitempty"`
 }
 
 // Network is the cluster's address plan.

@@ -13,6 +13,7 @@ import (
 // stable order, as Problems (whose positions the loader fills in).
 func Validate(c *Cluster) (*Model, error) {
 	v := &validator{c: c, m: newModel(c)}
+	v.versions()
 	v.network()
 	v.nodes()
 	v.loadBalancers()
@@ -53,6 +54,18 @@ func (v *validator) prefix(path Path, p netip.Prefix) bool {
 		return false
 	}
 	return true
+}
+
+// versions checks that what the bootstrap and Flux install is pinned (the
+// schema requires it of a model read from CUE; a model built in Go may
+// leave it out).
+func (v *validator) versions() {
+	vs := v.c.Versions
+	for _, pin := range []struct{ field, value string }{{"k3s", vs.K3s}, {"flux", vs.Flux}, {"fluxOperator", vs.FluxOperator.Version}} {
+		if pin.value == "" {
+			v.add(Path{"versions", pin.field}, "the cluster pins no %s version; the bootstrap and Flux install only what versions.cue pins", pin.field)
+		}
+	}
 }
 
 // network checks the address plan: CIDRs, the API VIP and the pool.

@@ -414,6 +414,8 @@ func npTiny() *model.Cluster {
 	cidr := netip.MustParsePrefix
 	c := &model.Cluster{
 		Name: "tiny",
+		Versions: model.Versions{K3s: "v1.35.7+k3s1", Flux: "v2.9.4",
+			FluxOperator: model.Chart{Repository: "oci://registry.example/charts", Name: "flux-operator", Version: "0.59.0"}},
 		Network: model.Network{LAN: cidr("192.0.2.0/24"), Pods: cidr("10.42.0.0/16"), Services: cidr("10.43.0.0/16"),
 			APIVIP: ip("192.0.2.5"), APIPort: 6443, SSHPort: 22,
 			LoadBalancerPool: model.Pool{First: ip("192.0.2.200"), Last: ip("192.0.2.220")}},
