@@ -143,26 +143,59 @@ func (v *validator) nodes() {
 			}
 		}
 		for _, key := range slices.Sorted(maps.Keys(node.Labels)) {
-			if reservedKey(key) {
-				v.add(at.With("labels", key), "node %s: label %s uses a reserved prefix; K3s refuses kubernetes.io and k8s.io labels at registration (NodeRestriction), so use your own prefix, e.g. polylab.dev/%s", node.Name, key, afterSlash(key))
-			}
-		}
-		for j, t := range node.Taints {
-			if reservedKey(t.Key) {
-				v.add(at.With("taints", j, "key"), "node %s: taint %s uses a reserved prefix; K3s refuses kubernetes.io and k8s.io keys at registration, so use your own prefix", node.Name, t.Key)
+			if kubeletRefusesLabel(key) {
+				v.add(at.With("labels", key), "node %s: the kubelet refuses label %s, so the node would never register: of the kubernetes.io and k8s.io keys it sets only those under %s/ and %s; use your own prefix, e.g. polylab.dev/%s",
+					node.Name, key, strings.Join(kubeletLabelNamespaces, "/, "), strings.Join(slices.DeleteFunc(slices.Clone(kubeletLabels), func(k string) bool { return inNamespace(k, kubeletLabelNamespaces...) }), ", "), afterSlash(key))
 			}
 		}
 	}
 	v.quorum()
 }
 
-func reservedKey(key string) bool {
+// kubeletLabels and kubeletLabelNamespaces are the kubernetes.io keys a
+// kubelet may put on its own Node, and the prefixes it may use: K3s passes
+// a node's labels to its kubelet (--node-labels), which refuses every other
+// key under kubernetes.io or k8s.io before it registers, and the API
+// server's NodeRestriction admission refuses them too. Kubernetes v1.35.0:
+// k8s.io/kubelet pkg/apis/well_known_labels.go (kubeletLabels,
+// kubeletLabelNamespaces, IsKubeletLabel), read by
+// cmd/kubelet/app/options/options.go ValidateKubeletFlags and
+// plugin/pkg/admission/noderestriction/admission.go getForbiddenLabels.
+var (
+	kubeletLabels = []string{
+		"beta.kubernetes.io/arch", "beta.kubernetes.io/instance-type", "beta.kubernetes.io/os",
+		"failure-domain.beta.kubernetes.io/region", "failure-domain.beta.kubernetes.io/zone",
+		"kubernetes.io/arch", "kubernetes.io/hostname", "kubernetes.io/os",
+		"node.kubernetes.io/instance-type",
+		"topology.kubernetes.io/region", "topology.kubernetes.io/zone",
+	}
+	kubeletLabelNamespaces = []string{"kubelet.kubernetes.io", "node.kubernetes.io"}
+)
+
+// kubeletRefusesLabel is the kubelet's rule for --node-labels, as
+// ValidateKubeletFlags applies it: a key in the kubernetes.io or k8s.io
+// namespaces (or a subdomain of either) that is not a kubelet label.
+// Taints have no such rule: --register-with-taints checks only the syntax
+// of a key (pkg/util/taints CheckTaintValidation), and NodeRestriction
+// only forbids a node to change its taints after it registered.
+func kubeletRefusesLabel(key string) bool {
+	return inNamespace(key, "kubernetes.io", "k8s.io") && !isKubeletLabel(key)
+}
+
+// isKubeletLabel is IsKubeletLabel of k8s.io/kubelet pkg/apis.
+func isKubeletLabel(key string) bool {
+	return slices.Contains(kubeletLabels, key) || inNamespace(key, kubeletLabelNamespaces...)
+}
+
+// inNamespace reports whether the key's prefix (before the slash) is one
+// of the namespaces or a subdomain of one.
+func inNamespace(key string, namespaces ...string) bool {
 	prefix, _, ok := strings.Cut(key, "/")
 	if !ok {
 		return false
 	}
-	for _, reserved := range []string{"kubernetes.io", "k8s.io"} {
-		if prefix == reserved || strings.HasSuffix(prefix, "."+reserved) {
+	for _, ns := range namespaces {
+		if prefix == ns || strings.HasSuffix(prefix, "."+ns) {
 			return true
 		}
 	}
