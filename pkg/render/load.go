@@ -139,7 +139,9 @@ func decodeStrict(v cue.Value) (*model.Cluster, error) {
 // locator finds values in the CUE value of the cluster.
 type locator struct{ cluster cue.Value }
 
-// Position is where the value at path is written, or its closest parent.
+// Position is where the owner wrote the value at path, or its closest
+// parent: a position in the schema (a default, a list's element type)
+// tells the owner nothing.
 func (l locator) Position(p model.Path) token.Pos {
 	for n := len(p); n >= 0; n-- {
 		var sels []cue.Selector
@@ -151,10 +153,8 @@ func (l locator) Position(p model.Path) token.Pos {
 				sels = append(sels, cue.Index(s))
 			}
 		}
-		if at := l.cluster.LookupPath(cue.MakePath(sels...)); at.Exists() {
-			if pos := at.Pos(); pos.IsValid() {
-				return pos
-			}
+		if at := writtenAt(l.cluster.LookupPath(cue.MakePath(sels...))); len(at) > 0 {
+			return at[0]
 		}
 	}
 	return token.NoPos

@@ -50,7 +50,7 @@ func problemsFromCUE(v cue.Value, err error) model.Problems {
 		p := &model.Problem{
 			Value:     clusterPath(e.Path()),
 			Message:   fmt.Sprintf(format, args...),
-			Positions: ownerPositions(cueerrors.Positions(e)),
+			Positions: ownerPositions(v, e.Path(), cueerrors.Positions(e)),
 		}
 		switch format {
 		case cueFieldNotAllowed:
@@ -71,20 +71,61 @@ func problemsFromCUE(v cue.Value, err error) model.Problems {
 // schemaDir is the folder of the schema in the CUE module.
 const schemaDir = "schema"
 
-// ownerPositions drops the positions inside the schema when others
-// remain: the owner fixes their own file, and the schema's message says
-// what it wants.
-func ownerPositions(all []token.Pos) []token.Pos {
-	var owner []token.Pos
-	for _, pos := range all {
-		if filepath.Base(filepath.Dir(pos.Filename())) != schemaDir {
-			owner = append(owner, pos)
+// ownerPositions are where the owner wrote the value an error is about:
+// the positions CUE names outside the schema (the schema's message says
+// what it wants), but for those where an enclosing value is written, such
+// as the schema.#Cluster reference that every error of the cluster would
+// otherwise point at. When CUE names only the schema (a constraint on a
+// field's name, such as a label key), the value's own position remains.
+func ownerPositions(v cue.Value, path []string, all []token.Pos) []token.Pos {
+	var enclosing []token.Pos
+	if v.Exists() {
+		for n := range len(path) {
+			enclosing = append(enclosing, everyPlace(v.LookupPath(selectorPath(path[:n])))...)
 		}
 	}
-	if len(owner) == 0 {
+	var out []token.Pos
+	for _, pos := range all {
+		if !inSchema(pos) && !slices.Contains(out, pos) && !slices.Contains(enclosing, pos) {
+			out = append(out, pos)
+		}
+	}
+	if len(out) == 0 && v.Exists() && len(path) > 0 {
+		out = writtenAt(v.LookupPath(selectorPath(path)))
+	}
+	if len(out) == 0 {
 		return all
 	}
-	return owner
+	return out
+}
+
+// writtenAt is where a value is written outside the schema: its own
+// position, or else its first conjunct's.
+func writtenAt(v cue.Value) []token.Pos {
+	if all := everyPlace(v); len(all) > 0 {
+		return all[:1]
+	}
+	return nil
+}
+
+// everyPlace are the positions outside the schema where a value is
+// written: its own, then its conjuncts'.
+func everyPlace(v cue.Value) []token.Pos {
+	if !v.Exists() {
+		return nil
+	}
+	_, conjuncts := v.Expr()
+	var out []token.Pos
+	for _, c := range append([]cue.Value{v}, conjuncts...) {
+		if pos := c.Pos(); pos.IsValid() && !inSchema(pos) && !slices.Contains(out, pos) {
+			out = append(out, pos)
+		}
+	}
+	return out
+}
+
+func inSchema(pos token.Pos) bool {
+	return filepath.Base(filepath.Dir(pos.Filename())) == schemaDir
 }
 
 // fieldHint names the field a misspelt one most likely meant, from the
@@ -94,15 +135,16 @@ func fieldHint(v cue.Value, path []string) string {
 		return "; check its spelling against cue/schema"
 	}
 	parent := v.LookupPath(selectorPath(path[:len(path)-1]))
+	field := unquote(path[len(path)-1])
 	var allowed []string
 	if iter, err := parent.Fields(cue.Optional(true)); err == nil {
 		for iter.Next() {
-			if name := iter.Selector().Unquoted(); name != path[len(path)-1] {
+			if name := iter.Selector().Unquoted(); name != field {
 				allowed = append(allowed, name)
 			}
 		}
 	}
-	if hint := model.DidYouMean(path[len(path)-1], allowed); hint != "" {
+	if hint := model.DidYouMean(field, allowed); hint != "" {
 		return hint
 	}
 	return "; check its spelling against cue/schema"
@@ -115,10 +157,19 @@ func selectorPath(sels []string) cue.Path {
 		if n, err := strconv.Atoi(s); err == nil {
 			out = append(out, cue.Index(n))
 		} else {
-			out = append(out, cue.Str(s))
+			out = append(out, cue.Str(unquote(s)))
 		}
 	}
 	return cue.MakePath(out...)
+}
+
+// unquote is a selector of an error's path as the field's name: CUE
+// quotes a name that is not an identifier, such as "rack name".
+func unquote(sel string) string {
+	if s, err := strconv.Unquote(sel); err == nil {
+		return s
+	}
+	return sel
 }
 
 func clusterPath(sels []string) model.Path {

@@ -301,6 +301,9 @@ func (v *validator) apps() {
 				v.placement(s, maxGPUs)
 			}
 		}
+		if app.Container != nil {
+			v.container(app)
+		}
 	}
 	v.namespaces()
 	v.clusterDNS()
