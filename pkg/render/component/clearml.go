@@ -20,8 +20,8 @@ type ClearMLSettings struct {
 	RedisApp   string `json:"redisApp"`
 	// FileserverSize and ElasticsearchSize size the file server's volume
 	// and the bundled Elasticsearch's; the chart's otherwise.
-	FileserverSize    string `json:"fileserverSize,omitempty"`
-	ElasticsearchSize string `json:"elasticsearchSize,omitempty"`
+	FileserverSize    model.Quantity `json:"fileserverSize,omitempty"`
+	ElasticsearchSize model.Quantity `json:"elasticsearchSize,omitempty"`
 }
 
 // clearmlServers are the chart's servers: each is a workload of the app,

@@ -185,7 +185,29 @@ func decodeSettings[S any](app *model.App) (S, error) {
 			return settings, model.Problemf(app.Path("settings"), "the %s component cannot read these settings (%v); check them against cue/schema/%s.cue", app.Component, err, app.Component)
 		}
 	}
-	return settings, nil
+	return settings, checkQuantities(app, settings)
+}
+
+// checkQuantities checks every quantity of an app's settings (a field of
+// type model.Quantity) as the API server will parse it, where the owner
+// wrote it: a chart given "1GB" installs, then fails.
+func checkQuantities(app *model.App, settings any) error {
+	v := reflect.ValueOf(settings)
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	var problems model.Problems
+	for f, value := range v.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		q, ok := value.Interface().(model.Quantity)
+		if !ok || q == "" {
+			continue
+		}
+		if err := model.CheckQuantity(string(q)); err != nil {
+			problems.Add(app.Path("settings", name), err)
+		}
+	}
+	return problems.Err()
 }
 
 // settingFields maps the JSON names of a settings type's fields to

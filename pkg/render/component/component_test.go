@@ -230,3 +230,23 @@ func TestContainerRefuses(t *testing.T) {
 	}
 	renderErr(t, c, "cvat-redis", "apps.cvat-redis.workloads", "container app cvat-redis runs one workload, not 2")
 }
+
+// TestSettingQuantities: every quantity a component reads from its
+// settings is parsed as the API server will, and refused where it is
+// written, before a chart is given "1GB".
+func TestSettingQuantities(t *testing.T) {
+	for _, tc := range []struct{ app, setting string }{
+		{"minio", "size"}, {"minio", "memory"},
+		{"cvat", "storageSize"}, {"cvat", "cacheSize"},
+		{"clearml", "fileserverSize"}, {"clearml", "elasticsearchSize"},
+	} {
+		for bad, want := range map[string]string{"1GB": "is not a Kubernetes quantity", "50 Gi": "is not a Kubernetes quantity", "-2Gi": "is negative"} {
+			c := testCluster(t)
+			editSettings(t, c, tc.app, func(s map[string]any) { s[tc.setting] = bad })
+			renderErr(t, c, tc.app, "apps."+tc.app+".settings."+tc.setting, want)
+		}
+		c := testCluster(t)
+		editSettings(t, c, tc.app, func(s map[string]any) { s[tc.setting] = "3Gi" })
+		renderUnits(t, c, tc.app)
+	}
+}

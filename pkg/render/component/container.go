@@ -176,7 +176,7 @@ func resources(at model.Path, r *model.Resources) (corev1.ResourceRequirements, 
 func quantity(at model.Path, s string) (resource.Quantity, error) {
 	q, err := resource.ParseQuantity(s)
 	if err != nil {
-		return q, model.Problemf(at, "%q is not a Kubernetes quantity: write a number with an optional suffix, such as 500m or 2 for CPU, and 512Mi or 4Gi for memory (Mi and Gi are powers of two; M and G powers of ten)", s)
+		return q, model.Problemf(at, "%v", model.CheckQuantity(s))
 	}
 	return q, nil
 }

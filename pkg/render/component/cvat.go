@@ -30,8 +30,8 @@ type CVATSettings struct {
 	IngressClass string `json:"ingressClass,omitempty"`
 	// StorageSize sizes the backend's shared data volume, and CacheSize
 	// the kvrocks cache volume; the chart's sizes otherwise.
-	StorageSize string `json:"storageSize,omitempty"`
-	CacheSize   string `json:"cacheSize,omitempty"`
+	StorageSize model.Quantity `json:"storageSize,omitempty"`
+	CacheSize   model.Quantity `json:"cacheSize,omitempty"`
 	// NuclioProjects are the Nuclio projects created in the app's
 	// namespace for its functions.
 	NuclioProjects []string `json:"nuclioProjects,omitempty"`

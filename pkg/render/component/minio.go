@@ -15,9 +15,9 @@ type MinIOSettings struct {
 	// Buckets are created by the chart's post-install Job.
 	Buckets []string `json:"buckets,omitempty"`
 	// Size sizes the data volume; the chart's size otherwise.
-	Size string `json:"size,omitempty"`
+	Size model.Quantity `json:"size,omitempty"`
 	// Memory is what the server requests.
-	Memory string `json:"memory,omitempty"`
+	Memory model.Quantity `json:"memory,omitempty"`
 }
 
 // minioDefaultMemory replaces the chart's request of 16Gi, which no small

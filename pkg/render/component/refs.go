@@ -124,7 +124,7 @@ func chartService(s model.PodSet, p model.Port, lb *model.LoadBalancer, fallback
 // volumeValues are a chart's values for a volume: the app's StorageClass
 // under classKey and size under "size", each left to the chart when the
 // model does not say.
-func volumeValues(app *model.App, classKey, size string) Values {
+func volumeValues(app *model.App, classKey string, size model.Quantity) Values {
 	v := Values{}
 	if app.StorageClass != "" {
 		v[classKey] = app.StorageClass

@@ -14,6 +14,7 @@ import (
 func Validate(c *Cluster) (*Model, error) {
 	v := &validator{c: c, m: newModel(c)}
 	v.versions()
+	v.images()
 	v.network()
 	v.nodes()
 	v.loadBalancers()
