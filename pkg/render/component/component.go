@@ -119,6 +119,11 @@ type Definition[S any] struct {
 	// Pods lists the pods the model must describe when the app's
 	// namespace has a default deny; nil for none.
 	Pods func(app *model.App) []Pod
+	// Places says the renderer puts the workloads' pods where their
+	// placement asks (a node, GPUs). A component that renders a chart
+	// without setting where its pods run cannot: a placement there would
+	// be ignored, so it is refused.
+	Places bool
 	// Render renders the app's units.
 	Render func(m *model.Model, app *model.App, settings S) ([]Unit, error)
 }
@@ -127,6 +132,7 @@ type Definition[S any] struct {
 type entry struct {
 	block  string
 	pods   func(app *model.App) []Pod
+	places bool
 	render func(m *model.Model, app *model.App) ([]Unit, error)
 }
 
@@ -137,7 +143,7 @@ func register[S any](d Definition[S]) {
 	if _, dup := registry[d.Name]; dup {
 		panic("component: " + d.Name + " registered twice")
 	}
-	registry[d.Name] = entry{block: d.Block, pods: d.Pods, render: func(m *model.Model, app *model.App) ([]Unit, error) {
+	registry[d.Name] = entry{block: d.Block, pods: d.Pods, places: d.Places, render: func(m *model.Model, app *model.App) ([]Unit, error) {
 		settings, err := decodeSettings[S](app)
 		if err != nil {
 			return nil, err
@@ -269,6 +275,18 @@ func RenderApp(m *model.Model, app *model.App) ([]Unit, error) {
 	if !hasBlock(app, e.block) {
 		return nil, model.Problemf(app.Path(), "app %s is a %s component and needs a %s block", app.Name, app.Component, e.block)
 	}
+	if !e.places {
+		var problems model.Problems
+		for i, w := range app.Workloads {
+			if w.Placement != (model.Placement{}) {
+				problems.Add(nil, model.Problemf(app.Path("workloads", i, "placement"), "%s/%s has a placement, which the %s component would ignore: %s; drop it%s",
+					app.Name, w.Name, app.Component, notPlaced(app), placeInstead(app)))
+			}
+		}
+		if len(problems) > 0 {
+			return nil, problems
+		}
+	}
 	units, err := e.render(m, app)
 	if err != nil {
 		return nil, err
@@ -290,6 +308,25 @@ func RenderApp(m *model.Model, app *model.App) ([]Unit, error) {
 		}
 	}
 	return units, nil
+}
+
+// notPlaced says why a component's pods are not placed by the model.
+func notPlaced(app *model.App) string {
+	switch {
+	case app.Helm != nil:
+		return "the chart's own values decide where its pods run"
+	case app.Image != "":
+		return "it places its pods itself"
+	}
+	return "it renders no pods"
+}
+
+// placeInstead says how to place the pods of a component that does not.
+func placeInstead(app *model.App) string {
+	if app.Component == "helm" {
+		return ", and set the chart's own values instead (helm: values:, such as nodeSelector and tolerations, as the chart names them)"
+	}
+	return ""
 }
 
 func hasBlock(app *model.App, block string) bool {

@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	register(Definition[struct{}]{Name: "container", Block: "container", Render: ContainerApp})
+	register(Definition[struct{}]{Name: "container", Block: "container", Places: true, Render: ContainerApp})
 }
 
 // ContainerApp renders the generic "container" component: a Deployment,

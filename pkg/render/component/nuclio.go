@@ -22,7 +22,7 @@ import (
 )
 
 func init() {
-	register(Definition[struct{}]{Name: "nuclio-function", Block: "function", Pods: nuclioPods, Render: NuclioFunctionApp})
+	register(Definition[struct{}]{Name: "nuclio-function", Block: "function", Pods: nuclioPods, Places: true, Render: NuclioFunctionApp})
 }
 
 // NuclioDeployState is the status.state that asks Nuclio's controller to

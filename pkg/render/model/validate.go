@@ -298,8 +298,11 @@ func (v *validator) apps() {
 				v.add(s.Path("loadBalancers"), "%s is a helper, for which nothing is rendered: it cannot have a LoadBalancer; make it a workload of the app", s.Key())
 			}
 			v.ports(s)
-			if !s.Helper {
+			switch {
+			case !s.Helper:
 				v.placement(s, maxGPUs)
+			case w.Placement != (Placement{}):
+				v.add(s.Path("placement"), "%s is a helper, for which nothing is rendered: its placement would be ignored; drop it (the chart or controller that creates these pods places them)", s.Key())
 			}
 		}
 		if app.Container != nil {
@@ -425,9 +428,30 @@ func (v *validator) placement(s PodSet, maxGPUs int) {
 	i := slices.IndexFunc(v.c.Nodes, func(n Node) bool { return n.Name == p.Node })
 	switch {
 	case i < 0:
-		v.add(s.Path("placement", "node"), "%s is placed on node %s, which the cluster does not have", s.Key(), p.Node)
+		var names []string
+		for _, n := range v.c.Nodes {
+			names = append(names, n.Name)
+		}
+		v.add(s.Path("placement", "node"), "%s is placed on node %s, which the cluster does not have%s", s.Key(), p.Node, DidYouMean(p.Node, names))
 	case v.c.Nodes[i].Planned:
 		v.addRelated(s.Path("placement", "node"), []Path{{"nodes", i, "planned"}}, "%s is placed on node %s, which is planned, not built; nothing rendered may require a planned node", s.Key(), p.Node)
+	case p.GPUs > v.c.Nodes[i].GPUCount():
+		var gpuNodes []string
+		for _, n := range v.m.GPUNodes {
+			if n.GPUCount() >= p.GPUs {
+				gpuNodes = append(gpuNodes, n.Name)
+			}
+		}
+		where := "drop node"
+		if len(gpuNodes) > 0 {
+			where = "place it on " + strings.Join(gpuNodes, " or ") + ", or drop node"
+		}
+		has := "none"
+		if n := v.c.Nodes[i].GPUCount(); n > 0 {
+			has = fmt.Sprintf("only %d", n)
+		}
+		v.addRelated(s.Path("placement", "node"), []Path{s.Path("placement", "gpus")}, "%s needs %d GPU(s) per pod and is placed on node %s, which has %s: no pod could start there; %s (gpus alone picks a GPU node)",
+			s.Key(), p.GPUs, p.Node, has, where)
 	}
 }
 
