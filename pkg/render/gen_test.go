@@ -21,8 +21,9 @@ func scaleOf(x int) scale { return scale{nodes: 5 * x, apps: 15 * x, flows: 10 *
 // synthetic returns a CUE module holding the schema and a generated
 // cluster "synthetic" of the given size, valid by construction: three
 // servers, the rest agents (every tenth with a GPU), container apps with
-// one workload each, spread over namespaces of ten, every fifth on a
-// LoadBalancer IP, and flows from each app to the next.
+// one workload each, spread over namespaces of ten, and flows from each
+// app to the next, every seventh from the LAN instead, to an app on a
+// LoadBalancer IP.
 func synthetic(s scale) render.Source {
 	var b strings.Builder
 	b.WriteString(`package synthetic
@@ -56,9 +57,13 @@ cluster: schema.#Cluster & {
 		fmt.Fprintf(&b, "\t\t{name: \"node-%d\", ip: \"10.0.%d.%d\", role: %q%s},\n", i, 1+i/250, 1+i%250, role, gpu)
 	}
 	b.WriteString("\t]\n\tapps: {\n")
+	fromLAN := map[int]bool{}
+	for i := 0; i < s.flows; i += 7 {
+		fromLAN[(i+1)%s.apps] = true
+	}
 	for i := range s.apps {
 		lb := ""
-		if i%5 == 0 {
+		if fromLAN[i] {
 			lb = fmt.Sprintf(`, loadBalancers: [{ip: "10.0.%d.%d", ports: [{name: "http", port: 80}]}]`, 200+i/250, i%250)
 		}
 		gpu := ""

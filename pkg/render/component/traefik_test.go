@@ -70,8 +70,9 @@ func TestTraefikRefuses(t *testing.T) {
 		path: "apps.traefik.workloads.0.loadBalancers",
 		want: "exposes one LoadBalancer Service",
 	}, {
-		name:   "another namespace",
-		change: func(c *model.Cluster, app *model.App) { app.Namespace = "ingress" },
+		name: "another namespace",
+		// Open, so that its LoadBalancer's ports need no flow from the LAN.
+		change: func(c *model.Cluster, app *model.App) { app.Namespace, app.OpenNamespace = "ingress", true },
 		path:   "apps.traefik.namespace",
 		want:   "namespace kube-system",
 	}, {

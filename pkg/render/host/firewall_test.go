@@ -44,7 +44,10 @@ func fwTiny() *model.Cluster {
 				LoadBalancers: []model.LoadBalancer{{IP: ip("192.0.2.240"), Ports: []model.LBPort{{Name: "http", Port: 80}, {Name: "admin", Port: 81}}}},
 			}}},
 		},
-		Flows: []model.Flow{{From: "vpn", To: "web", Port: model.FlowPort{Name: "http"}, Purpose: "remote browsers"}},
+		Flows: []model.Flow{
+			{From: "vpn", To: "web", Port: model.FlowPort{Name: "http"}, Purpose: "remote browsers"},
+			{From: "lan", To: "web", Port: model.FlowPort{Name: "admin"}, Purpose: "the admin page"},
+		},
 	}
 	return c
 }

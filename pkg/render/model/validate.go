@@ -20,6 +20,11 @@ func Validate(c *Cluster) (*Model, error) {
 	v.loadBalancers()
 	v.apps()
 	v.flows()
+	// Which LoadBalancers the flows reach is known, and worth saying, once
+	// the rest of the model holds.
+	if len(v.problems) == 0 {
+		v.reachable()
+	}
 	if len(v.problems) > 0 {
 		return nil, v.problems
 	}
@@ -480,6 +485,52 @@ func (v *validator) flows() {
 		}
 		if errFrom == nil {
 			v.m.Links = append(v.m.Links, Link{Flow: f, Index: i, From: from, To: to.PodSet, Port: port})
+		}
+	}
+}
+
+// reachable checks that a LoadBalancer in a namespace with a default deny
+// is reached by a flow from outside the cluster on each port it exposes:
+// the deny drops what no flow allows, so the LAN would reach the address
+// and get no answer.
+func (v *validator) reachable() {
+	reached := map[string]bool{}
+	for _, l := range v.m.Links {
+		if l.From.External != nil {
+			reached[l.To.Key()+"\x00"+l.Port.Name] = true
+		}
+	}
+	source := "lan"
+	if len(v.c.Externals) > 0 {
+		source = v.c.Externals[0].Name
+	}
+	for _, app := range v.m.byName() {
+		if !v.m.Restricted(app.Namespace) {
+			continue
+		}
+		for _, s := range app.PodSets() {
+			to := s.Key()
+			if len(app.Workloads) == 1 && !s.Helper {
+				to = app.Name
+			}
+			for li, lb := range s.Workload.LoadBalancers {
+				var names, flows []string
+				for _, lp := range lb.Ports {
+					if !reached[s.Key()+"\x00"+lp.Name] {
+						names = append(names, lp.Name)
+						flows = append(flows, fmt.Sprintf("{from: %q, to: %q, port: %q, purpose: \"...\"}", source, to, lp.Name))
+					}
+				}
+				if len(names) == 0 {
+					continue
+				}
+				declare := ""
+				if len(v.c.Externals) == 0 {
+					declare = " (declare the LAN in externals first)"
+				}
+				v.add(s.Path("loadBalancers", li), "%s: the LoadBalancer on %s exposes %s, which no flow from outside the cluster reaches: namespace %s denies what no flow allows, so clients would reach the address and get no answer; add %s to flows%s",
+					s.Key(), lb.IP, strings.Join(names, ", "), app.Namespace, strings.Join(flows, " and "), declare)
+			}
 		}
 	}
 }
