@@ -21,12 +21,18 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/load"
+	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
 
 	"github.com/polylab/polylab-gitops/pkg/render/model"
@@ -71,11 +77,12 @@ func Load(src Source, name string) (*model.Model, error) {
 	if src.Root != "" {
 		display = src.Root
 	}
-	cfg := &load.Config{
-		FS: src.FS,
-		// Positions name files as the user sees them, e.g. cue/clusters/polylab/nodes.cue.
-		FromFSPath: func(p string) string { return filepath.Join(display, filepath.FromSlash(p)) },
+	// Positions name files as the user sees them, e.g. cue/clusters/polylab/nodes.cue.
+	fromFSPath := func(p string) string { return filepath.Join(display, filepath.FromSlash(p)) }
+	if err := samePackage(src.FS, pkgDir, fromFSPath); err != nil {
+		return nil, err
 	}
+	cfg := &load.Config{FS: src.FS, FromFSPath: fromFSPath}
 	insts := load.Instances([]string{"./" + pkgDir}, cfg)
 	if err := insts[0].Err; err != nil {
 		return nil, problemsFromCUE(cue.Value{}, err)
@@ -87,6 +94,9 @@ func Load(src Source, name string) (*model.Model, error) {
 			err = all
 		}
 		return nil, problemsFromCUE(pkg, err)
+	}
+	if err := onlyCluster(pkg, pkgDir); err != nil {
+		return nil, err
 	}
 	value := pkg.LookupPath(cue.ParsePath(clusterSelector))
 	// Only schema.#Cluster fills in defaults such as domain: without them the
@@ -109,6 +119,92 @@ func Load(src Source, name string) (*model.Model, error) {
 	}
 	m.Source = loc
 	return m, nil
+}
+
+// samePackage checks that every .cue file of the cluster's folder belongs
+// to one package. CUE refuses a folder of two packages without saying
+// which file strays, and leaves out a file without a package clause as if
+// it were not there, so that what it says never counts.
+func samePackage(fsys fs.FS, dir string, display func(string) string) error {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return err
+	}
+	type file struct {
+		name, pkg string
+		at        token.Pos
+	}
+	var files []file
+	count := map[string]int{}
+	for _, e := range entries {
+		if e.IsDir() || filepath.Ext(e.Name()) != ".cue" {
+			continue
+		}
+		p := path.Join(dir, e.Name())
+		src, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		f, err := parser.ParseFile(display(p), src, parser.PackageClauseOnly)
+		if err != nil {
+			return problemsFromCUE(cue.Value{}, err)
+		}
+		at := f.Pos()
+		for _, d := range f.Decls {
+			if pkg, ok := d.(*ast.Package); ok {
+				at = pkg.Name.Pos()
+			}
+		}
+		files = append(files, file{e.Name(), f.PackageName(), at})
+		if name := f.PackageName(); name != "" {
+			count[name]++
+		}
+	}
+	// The package is the one most files declare, the folder's name on a tie.
+	want := ""
+	for _, name := range slices.Sorted(maps.Keys(count)) {
+		if count[name] > count[want] || (count[name] == count[want] && name == path.Base(dir)) {
+			want = name
+		}
+	}
+	if want == "" {
+		return nil
+	}
+	var problems model.Problems
+	for _, f := range files {
+		switch f.pkg {
+		case want:
+		case "":
+			problems = append(problems, &model.Problem{Positions: []token.Pos{f.at},
+				Message: fmt.Sprintf("%s has no package clause, so CUE leaves it out of package %s and nothing in it counts; start it with package %s", f.name, want, want)})
+		default:
+			problems = append(problems, &model.Problem{Positions: []token.Pos{f.at},
+				Message: fmt.Sprintf("%s declares package %s, but the files beside it declare package %s: CUE reads one package from a folder, so write package %s", f.name, f.pkg, want, want)})
+		}
+	}
+	return problems.Err()
+}
+
+// onlyCluster checks that the package declares nothing but the cluster,
+// hidden fields and definitions: render reads cluster: alone, so any
+// other field, such as an app written without the cluster: prefix, would
+// be ignored.
+func onlyCluster(pkg cue.Value, dir string) error {
+	iter, err := pkg.Fields(cue.Optional(true))
+	if err != nil {
+		return nil
+	}
+	var problems model.Problems
+	for iter.Next() {
+		name := iter.Selector().String()
+		if name == clusterSelector {
+			continue
+		}
+		problems = append(problems, &model.Problem{Positions: writtenAt(iter.Value()),
+			Message: fmt.Sprintf("%s is a field of package %s outside cluster:, which render never reads, so it would change nothing; write it under cluster: (cluster: %s: ...), or name a helper that other values refer to _%s",
+				name, path.Base(dir), name, strings.TrimPrefix(name, "_"))})
+	}
+	return problems.Err()
 }
 
 // located fills in the positions of the problems err holds.
