@@ -46,8 +46,7 @@ func dependsOn(units []component.Unit) (map[string][]edge, error) {
 			p, ok := provider[n.Key]
 			switch {
 			case !ok && n.At != nil:
-				problems = append(problems, model.Problemf(n.At, "needs %s, which no app provides%s; add an app that provides it, or drop the need",
-					describe(n.Key), model.DidYouMean(string(n.Key), providedLike(provider, n.Key))))
+				problems = append(problems, model.Problemf(n.At, "needs %s, which no app provides%s", describe(n.Key), instead(provider, n.Key)))
 			case ok && p.Name != u.Name && !seen[p.Name]:
 				seen[p.Name] = true
 				deps[u.Name] = append(deps[u.Name], edge{p.Name, n.Key, n.At})
@@ -76,18 +75,24 @@ func needs(u component.Unit) []component.Need {
 	return slices.CompactFunc(out, func(a, b component.Need) bool { return a.Key == b.Key })
 }
 
-// providedLike lists the provided keys of the same kind as key, for a
-// "did you mean".
-func providedLike(provider map[component.Key]component.Unit, key component.Key) []string {
-	kind, _, _ := strings.Cut(string(key), ":")
-	var out []string
+// instead says what to do about a need no unit provides: the provided
+// name of the same kind it most likely meant, or what is provided.
+func instead(provider map[component.Key]component.Unit, key component.Key) string {
+	kind, name, _ := strings.Cut(string(key), ":")
+	var names []string
 	for k := range provider {
-		if strings.HasPrefix(string(k), kind+":") {
-			out = append(out, string(k))
+		if n, ok := strings.CutPrefix(string(k), kind+":"); ok {
+			names = append(names, n)
 		}
 	}
-	slices.Sort(out)
-	return out
+	slices.Sort(names)
+	if hint := model.DidYouMean(name, names); hint != "" {
+		return hint
+	}
+	if len(names) == 0 {
+		return "; add an app that provides it, or drop the need"
+	}
+	return fmt.Sprintf(": the apps provide %s; use one of those, or add an app that provides it", strings.Join(names, ", "))
 }
 
 // describe names a dependency key as a person would.

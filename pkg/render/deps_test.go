@@ -66,7 +66,7 @@ func TestDependsOnRefuses(t *testing.T) {
 		"missing provider": {
 			units: []component.Unit{{Name: "db", Needs: []component.Need{{Key: component.StorageClass("fats"), At: at("db", "storageClass")}}},
 				{Name: "storage", Provides: []component.Key{component.StorageClass("fast")}}},
-			want: []string{"needs StorageClass fats, which no app provides", "did you mean storage:fast?"},
+			want: []string{"needs StorageClass fats, which no app provides", "needs StorageClass fats, which no app provides; did you mean fast?"},
 			path: at("db", "storageClass"),
 		},
 		"two providers": {
