@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/polylab/polylab-gitops/pkg/render"
@@ -121,14 +122,75 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case *showDiff:
 		return printDiff(stdout, stderr, review.OnDisk(t, plan), t, review.Heading{Dir: filepath.ToSlash(*out)}, *format)
 	}
+	warning := removals(t, plan)
 	if err := plan.Apply(); err != nil {
 		fmt.Fprintf(stderr, "render: writing %s: %v\n", *out, err)
 		return exitFailed
 	}
-	fmt.Fprintf(stdout, "render: %s: %d written, %d unchanged, %d removed in %s\n", *out,
+	fmt.Fprintf(stdout, "render: %s: %d written, %d unchanged, %d removed in %s%s\n", *out,
 		plan.Count(tree.Missing)+plan.Count(tree.Stale), plan.Unchanged, plan.Count(tree.Extra),
-		time.Since(start).Round(time.Millisecond))
+		time.Since(start).Round(time.Millisecond), warning)
 	return exitOK
+}
+
+// removals says, for the end of the summary line, what a render takes
+// away from the cluster compared with the folder on disk: the Flux
+// Kustomizations and namespaces Flux will prune and the flows that stop,
+// and how to review it. Nothing when it takes nothing away.
+func removals(t *tree.Tree, plan *tree.Plan) string {
+	if plan.Count(tree.Stale)+plan.Count(tree.Extra) == 0 {
+		return ""
+	}
+	// Only the changed files differ; the top-level ones say how Flux prunes.
+	changed := map[string]bool{}
+	for _, c := range plan.Changes {
+		changed[c.Path] = true
+	}
+	keep := func(files review.Files) review.Files {
+		out := review.Files{}
+		for p, b := range files {
+			if changed[p] || !strings.Contains(p, "/") {
+				out[p] = b
+			}
+		}
+		return out
+	}
+	r := review.Diff(keep(review.OnDisk(t, plan)), keep(review.TreeFiles(t))).Removals()
+	var what []string
+	switch n := len(r.Kustomizations); {
+	case n == 1:
+		what = append(what, "Flux Kustomization "+r.Kustomizations[0])
+	case n > 1:
+		what = append(what, "Flux Kustomizations "+and(r.Kustomizations))
+	}
+	switch n := len(r.Namespaces); {
+	case n == 1:
+		what = append(what, "namespace "+r.Namespaces[0]+" with everything in it")
+	case n > 1:
+		what = append(what, "namespaces "+and(r.Namespaces)+" with everything in them")
+	}
+	if r.Flows > 0 {
+		what = append(what, plural(r.Flows, "flow"))
+	}
+	if len(what) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; it removes %s: review the change with %s -diff -base HEAD before you commit", and(what), tree.Command)
+}
+
+// and joins a list as a sentence does: a, b and c.
+func and(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // startCPUProfile profiles the process into file until stop is called.

@@ -417,3 +417,35 @@ func loadBalancerDangers(old, cur map[Key]object) []Danger {
 	}
 	return out
 }
+
+// Removals are what a report takes away that a one-line summary should
+// name: the Flux Kustomizations (units) and Namespaces Flux deletes, and
+// how many flows stop.
+type Removals struct {
+	Kustomizations, Namespaces []string
+	Flows                      int
+}
+
+// Removals counts what the report removes.
+func (r *Report) Removals() Removals {
+	var out Removals
+	for _, g := range r.Groups {
+		for _, o := range g.Objects {
+			switch {
+			case o.Action != Removed:
+			case o.Key.APIGroup == "kustomize.toolkit.fluxcd.io" && o.Key.Kind == "Kustomization":
+				out.Kustomizations = append(out.Kustomizations, o.Key.Name)
+			case o.Key.APIGroup == "" && o.Key.Kind == "Namespace":
+				out.Namespaces = append(out.Namespaces, o.Key.Name)
+			}
+		}
+	}
+	for _, d := range r.Dangers {
+		if d.Rule == FlowRemoved {
+			out.Flows++
+		}
+	}
+	slices.Sort(out.Kustomizations)
+	slices.Sort(out.Namespaces)
+	return out
+}
