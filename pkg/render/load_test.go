@@ -10,6 +10,7 @@ import (
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/rogpeppe/go-internal/txtar"
 
 	cuemodule "github.com/polylab/polylab-gitops/cue"
 	"github.com/polylab/polylab-gitops/pkg/render"
@@ -157,17 +158,53 @@ func TestPolylabFacts(t *testing.T) {
 
 // FuzzBuild feeds the whole pipeline (load, render, verify) arbitrary
 // cluster files: whatever the input, it returns a verified tree or
-// Problems, each with a message, and never panics.
+// Problems, each with a message, and never panics. Its seeds are every
+// cluster of the CLI's scripts (each a mistake an owner makes, or a valid
+// cluster), the schema test's cluster, and valid clusters that reach the
+// components' settings, resources, images and flows.
 func FuzzBuild(f *testing.F) {
-	seed, err := os.ReadFile("../../cmd/render/testdata/script/render_tiny.txtar")
+	scripts, err := filepath.Glob("../../cmd/render/testdata/script/*.txtar")
+	if err != nil || len(scripts) == 0 {
+		f.Fatalf("no scripts to seed from: %v", err)
+	}
+	var tiny string
+	for _, file := range scripts {
+		a, err := txtar.ParseFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, af := range a.Files {
+			if strings.HasSuffix(af.Name, ".cue") {
+				f.Add(string(af.Data))
+				if filepath.Base(file) == "render_tiny.txtar" {
+					tiny = string(af.Data)
+				}
+			}
+		}
+	}
+	f.Add(schemaBase)
+	// Valid clusters whose components read settings and resources: the
+	// quantities script with the values fixed, and with a LoadBalancer
+	// the LAN reaches.
+	quantities, err := txtar.ParseFile("../../cmd/render/testdata/script/invalid_quantities.txtar")
 	if err != nil {
 		f.Fatal(err)
 	}
-	_, tiny, _ := strings.Cut(string(seed), "-- cue/clusters/tiny/cluster.cue --\n")
-	f.Add(tiny)
+	for _, af := range quantities.Files {
+		if af.Name == "cue/clusters/tiny/cluster.cue" {
+			fixed := strings.NewReplacer(`"500 m"`, `"500m"`, `"1GB"`, `"1Gi"`, `"50 Gi"`, `"50Gi"`).Replace(string(af.Data))
+			f.Add(fixed)
+			f.Add(strings.Replace(fixed, `ports: [{name: "api", port: 9000}, {name: "console", port: 9001}]`,
+				`ports: [{name: "api", port: 9000}, {name: "console", port: 9001}]
+			loadBalancers: [{ip: "10.0.0.201", service: "minio", ports: [{name: "api", port: 9000}]}]`, 1) +
+				"cluster: externals: [{name: \"lan\", cidr: \"10.0.0.0/24\", description: \"the LAN\"}]\n" +
+				"cluster: flows: [{from: \"lan\", to: \"minio\", port: \"api\", purpose: \"S3\"}]\n")
+		}
+	}
 	f.Add(strings.Replace(tiny, `"10.0.0.0/24"`, `"10.0.0.7/24"`, 1))
 	f.Add(strings.Replace(tiny, `role: "server"`, `role: "agent"`, 1))
 	f.Add(strings.Replace(tiny, `port: 80}]`, `port: 80}, {name: "http", port: 99999}]`, 1))
+	f.Add(strings.Replace(tiny, `image: "docker.io/library/nginx:1.27"`, `image: "docker.io/library/nginx:1.27", resources: limits: memory: "1GB"`, 1))
 	f.Add("package tiny\n\ncluster: 1\n")
 	f.Add("package tiny\n\ncluster: {")
 

@@ -139,8 +139,8 @@ func fieldHint(v cue.Value, path []string) string {
 	var allowed []string
 	if iter, err := parent.Fields(cue.Optional(true)); err == nil {
 		for iter.Next() {
-			if name := iter.Selector().Unquoted(); name != field {
-				allowed = append(allowed, name)
+			if sel := iter.Selector(); sel.IsString() && sel.Unquoted() != field {
+				allowed = append(allowed, sel.Unquoted())
 			}
 		}
 	}

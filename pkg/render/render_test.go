@@ -2,16 +2,19 @@ package render_test
 
 import (
 	"bytes"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
 
 	"github.com/polylab/polylab-gitops/pkg/render"
+	"github.com/polylab/polylab-gitops/pkg/render/model"
 	"github.com/polylab/polylab-gitops/pkg/render/tree"
 )
 
@@ -188,4 +191,53 @@ func quoteAll(ss []string) []string {
 		out[i] = regexp.QuoteMeta(s)
 	}
 	return out
+}
+
+// TestRenderValidatesGoModels: a cluster built in Go is checked as one
+// read from CUE before anything renders, and refused with Problems at the
+// offending values; the same cluster, valid, renders.
+func TestRenderValidatesGoModels(t *testing.T) {
+	c := loadPolylab(t).Cluster
+	if _, err := render.Render(c); err != nil {
+		t.Fatalf("polylab as loaded does not render from Go: %v", err)
+	}
+	for _, tc := range []struct {
+		what   string
+		change func(c *model.Cluster)
+		path   string
+	}{
+		{"two nodes on one address", func(c *model.Cluster) { c.Nodes[1].IP = c.Nodes[0].IP }, "nodes.1.ip"},
+		{"an image in upper case", func(c *model.Cluster) {
+			app := c.AppsByName["clearml-redis"]
+			container := *app.Container
+			container.Image = "docker.io/library/Redis:7"
+			app.Container = &container
+			c.AppsByName["clearml-redis"] = app
+		}, "apps.clearml-redis.container.image"},
+		{"a volume size that is no quantity", func(c *model.Cluster) {
+			app := c.AppsByName["clearml-mongodb"]
+			container := *app.Container
+			container.Volumes = []model.Volume{{Name: "data", MountPath: "/data/db", Size: "20GB"}}
+			app.Container = &container
+			c.AppsByName["clearml-mongodb"] = app
+		}, "apps.clearml-mongodb.container.volumes.0.size"},
+		{"a flow to nowhere", func(c *model.Cluster) { c.Flows[0].To = "nowhere" }, "flows.0.to"},
+	} {
+		t.Run(tc.what, func(t *testing.T) {
+			c := loadPolylab(t).Cluster
+			tc.change(c)
+			tr, err := render.Render(c)
+			var ps model.Problems
+			if !errors.As(err, &ps) || tr != nil {
+				t.Fatalf("Render returned a tree and %v; want Problems and no tree", err)
+			}
+			var paths []string
+			for _, p := range ps {
+				paths = append(paths, p.Value.String())
+			}
+			if !slices.Contains(paths, tc.path) {
+				t.Errorf("problems at %v, want one at %s: %v", paths, tc.path, err)
+			}
+		})
+	}
 }
