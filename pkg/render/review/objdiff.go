@@ -12,6 +12,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"path"
@@ -373,8 +374,9 @@ func sortedKeys[K comparable, V any](a, b map[K]V, compare func(K, K) int) []K {
 }
 
 // diffFields walks two values in step and appends every leaf that differs:
-// map keys in sorted order, list items by index. A map or list present on
-// one side only is reported leaf by leaf.
+// map keys in sorted order, list items by index, or, for the lists whose
+// order means nothing (setLists), items matched by key or by value. A map
+// or list present on one side only is reported leaf by leaf.
 func diffFields(at string, old, cur any, out []FieldChange) []FieldChange {
 	om, oIsMap := old.(map[string]any)
 	cm, cIsMap := cur.(map[string]any)
@@ -387,6 +389,9 @@ func diffFields(at string, old, cur any, out []FieldChange) []FieldChange {
 	ol, oIsList := old.([]any)
 	cl, cIsList := cur.([]any)
 	if oIsList && cIsList {
+		if key, ok := setKey(at); ok {
+			return diffSet(at, ol, cl, key, out)
+		}
 		for i := range max(len(ol), len(cl)) {
 			var o, c any
 			if i < len(ol) {
@@ -464,4 +469,121 @@ func fieldPath(at, key string) string {
 		return key
 	}
 	return at + "." + key
+}
+
+// setLists are the lists whose order means nothing to the API server or
+// the controller reading them, by the end of their field path (list
+// indexes written []), and the field that names an item, or "" for items
+// that are their own identity. The first rule that matches applies. Such
+// a list is compared as a set: an item added among 256 ipBlocks is one
+// added item, not 257 changed fields.
+var setLists = []struct{ suffix, key string }{
+	// NetworkPolicy: peers and ports of a rule, and the policy types.
+	{"ingress[].from", ""}, {"egress[].to", ""},
+	{"ingress[].ports", ""}, {"egress[].ports", ""},
+	{"policyTypes", ""},
+	// Services' and containers' ports, by name.
+	{"ports", "name"},
+	// Pods: containers, their variables and mounts, volumes, tolerations.
+	{"containers", "name"}, {"initContainers", "name"},
+	{"env", "name"}, {"volumeMounts", "mountPath"}, {"volumes", "name"},
+	{"volumeClaimTemplates", "metadata.name"},
+	{"tolerations", ""},
+	{"nodeSelectorTerms", ""}, {"matchExpressions", ""},
+	// RBAC rules' and bindings' lists, a kustomization's resources.
+	{"apiGroups", ""}, {"resources", ""}, {"verbs", ""}, {"resourceNames", ""}, {"subjects", ""},
+	// Flux Kustomizations: what they wait for; MetalLB: the pools.
+	{"dependsOn", "name"}, {"healthChecks", ""},
+	{"addresses", ""}, {"ipAddressPools", ""},
+}
+
+// listIndex matches what a path says inside brackets: an index, a quoted
+// map key, or an item's key.
+var listIndex = regexp.MustCompile(`\[("(?:[^"\\]|\\.)*"|[^\]]*)\]`)
+
+// setKey reports whether the list at path is a set, and the field that
+// names its items ("" for items that are their own identity).
+func setKey(at string) (string, bool) {
+	norm := listIndex.ReplaceAllString(at, "[]")
+	for _, r := range setLists {
+		if norm == r.suffix || strings.HasSuffix(norm, "."+r.suffix) {
+			return r.key, true
+		}
+	}
+	return "", false
+}
+
+// diffSet compares two lists as sets: by the key field when every item
+// has a distinct one (items at path[key=value]), else by value (an item
+// removed at its old index, one added at its new index).
+func diffSet(at string, old, cur []any, key string, out []FieldChange) []FieldChange {
+	if key != "" {
+		oldBy, okOld := byKey(old, key)
+		curBy, okCur := byKey(cur, key)
+		if okOld && okCur {
+			for _, k := range sortedKeys(oldBy, curBy, strings.Compare) {
+				out = diffFields(at+"["+key+"="+k+"]", oldBy[k], curBy[k], out)
+			}
+			return out
+		}
+	}
+	remaining := map[string]int{}
+	for _, c := range cur {
+		remaining[canonical(c)]++
+	}
+	var removed []int
+	for i, o := range old {
+		if id := canonical(o); remaining[id] > 0 {
+			remaining[id]--
+		} else {
+			removed = append(removed, i)
+		}
+	}
+	for _, i := range removed {
+		out = leaves(at+"["+strconv.Itoa(i)+"]", old[i], Removed, out)
+	}
+	kept := map[string]int{}
+	for _, o := range old {
+		kept[canonical(o)]++
+	}
+	for i, c := range cur {
+		if id := canonical(c); kept[id] > 0 {
+			kept[id]--
+		} else {
+			out = leaves(at+"["+strconv.Itoa(i)+"]", c, Added, out)
+		}
+	}
+	return out
+}
+
+// byKey maps a list's items by a field (dotted for a nested one), if
+// every item has one, as a string or number, and no two share it.
+func byKey(items []any, key string) (map[string]any, bool) {
+	out := map[string]any{}
+	for _, item := range items {
+		var k string
+		switch v := lookup(item, strings.Split(key, ".")...).(type) {
+		case string:
+			k = v
+		case json.Number:
+			k = v.String()
+		default:
+			return nil, false
+		}
+		if _, dup := out[k]; dup || k == "" {
+			return nil, false
+		}
+		out[k] = item
+	}
+	return out, true
+}
+
+// canonical is an item's identity as a set member: its JSON, whose maps
+// have sorted keys.
+func canonical(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }

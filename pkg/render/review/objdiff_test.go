@@ -63,8 +63,8 @@ func TestFieldPaths(t *testing.T) {
 	}
 	want := []string{
 		`added metadata.annotations["example.com/owner"]: <nil> -> me`,
-		`changed spec.template.spec.containers[0].image: nginx:1.27 -> nginx:1.28`,
-		`added spec.template.spec.containers[0].ports[1].containerPort: <nil> -> 443`,
+		`changed spec.template.spec.containers[name=web].image: nginx:1.27 -> nginx:1.28`,
+		`added spec.template.spec.containers[name=web].ports[1].containerPort: <nil> -> 443`,
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("fields (-want +got):\n%s", d)
@@ -163,5 +163,94 @@ func TestHandEditedTree(t *testing.T) {
 	}
 	if d := cmp.Diff([]string{"web: removed apps/web/broken.yaml", "web: removed apps/web/deployment-web.yaml"}, got); d != "" {
 		t.Errorf("files (-want +got):\n%s", d)
+	}
+}
+
+const setPolicy = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-web, namespace: web}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress, Egress]
+  ingress:
+  - from:
+    - ipBlock: {cidr: 10.0.0.0/24}
+    - ipBlock: {cidr: 10.0.0.11/32}
+    - ipBlock: {cidr: 10.0.0.13/32}
+    - ipBlock: {cidr: 10.42.0.0/32}
+    ports:
+    - {port: 80, protocol: TCP}
+    - {port: 443, protocol: TCP}
+`
+
+const setService = `apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: web}
+spec:
+  selector: {app: web}
+  ports:
+  - {name: http, port: 80, targetPort: 8080}
+  - {name: https, port: 443, targetPort: 8443}
+`
+
+// TestSetLists: lists whose order means nothing are compared as sets. A
+// peer added among a policy's ipBlocks is one added leaf, however many
+// follow it; reordering a set changes nothing; items with a name are
+// matched by it, and a changed item shows under its name.
+func TestSetLists(t *testing.T) {
+	fields := func(before, after review.Files) []string {
+		t.Helper()
+		var got []string
+		for _, g := range diff(t, before, after).Groups {
+			for _, o := range g.Objects {
+				for _, f := range o.Fields {
+					got = append(got, fmt.Sprintf("%s %s: %v -> %v", f.Action, f.Path, f.Old, f.New))
+				}
+			}
+		}
+		return got
+	}
+	for _, tc := range []struct {
+		what, file, base, old, new string
+		want                       []string
+	}{{
+		what: "a node's address among the ipBlocks", file: "infrastructure/network-policies-web/networkpolicy-allow-web.yaml", base: setPolicy,
+		old:  "    - ipBlock: {cidr: 10.0.0.13/32}\n",
+		new:  "    - ipBlock: {cidr: 10.0.0.12/32}\n    - ipBlock: {cidr: 10.0.0.13/32}\n",
+		want: []string{"added spec.ingress[0].from[2].ipBlock.cidr: <nil> -> 10.0.0.12/32"},
+	}, {
+		what: "a node's address gone, another added", file: "infrastructure/network-policies-web/networkpolicy-allow-web.yaml", base: setPolicy,
+		old:  "    - ipBlock: {cidr: 10.0.0.11/32}\n    - ipBlock: {cidr: 10.0.0.13/32}\n",
+		new:  "    - ipBlock: {cidr: 10.0.0.12/32}\n    - ipBlock: {cidr: 10.0.0.13/32}\n",
+		want: []string{"removed spec.ingress[0].from[1].ipBlock.cidr: 10.0.0.11/32 -> <nil>", "added spec.ingress[0].from[1].ipBlock.cidr: <nil> -> 10.0.0.12/32"},
+	}, {
+		what: "policy ports and types reordered", file: "infrastructure/network-policies-web/networkpolicy-allow-web.yaml", base: setPolicy,
+		old: "    - {port: 80, protocol: TCP}\n    - {port: 443, protocol: TCP}\n",
+		new: "    - {port: 443, protocol: TCP}\n    - {port: 80, protocol: TCP}\n",
+	}, {
+		what: "Service ports reordered", file: "apps/web/service-web.yaml", base: setService,
+		old: "  - {name: http, port: 80, targetPort: 8080}\n  - {name: https, port: 443, targetPort: 8443}\n",
+		new: "  - {name: https, port: 443, targetPort: 8443}\n  - {name: http, port: 80, targetPort: 8080}\n",
+	}, {
+		what: "a Service port changed and one added", file: "apps/web/service-web.yaml", base: setService,
+		old: "  - {name: http, port: 80, targetPort: 8080}\n",
+		new: "  - {name: admin, port: 81}\n  - {name: http, port: 80, targetPort: 8081}\n",
+		want: []string{"added spec.ports[name=admin].name: <nil> -> admin", "added spec.ports[name=admin].port: <nil> -> 81",
+			"changed spec.ports[name=http].targetPort: 8080 -> 8081"},
+	}, {
+		what: "an ordered list stays ordered", file: "apps/web/deployment-web.yaml", base: deployment,
+		old:  "        image: nginx:1.27\n",
+		new:  "        image: nginx:1.27\n        args: [--b, --a]\n",
+		want: []string{"added spec.template.spec.containers[name=web].args[0]: <nil> -> --b", "added spec.template.spec.containers[name=web].args[1]: <nil> -> --a"},
+	}} {
+		t.Run(tc.what, func(t *testing.T) {
+			if !strings.Contains(tc.base, tc.old) {
+				t.Fatalf("the base lacks %q", tc.old)
+			}
+			got := fields(files(tc.file, tc.base), files(tc.file, strings.Replace(tc.base, tc.old, tc.new, 1)))
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("fields (-want +got):\n%s", d)
+			}
+		})
 	}
 }
