@@ -2,10 +2,12 @@ package host_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,23 +93,51 @@ func fwHasNot(t *testing.T, rules []string, prefix string) {
 	}
 }
 
+// TestFirewallPolylab checks each built node's rule set against what the
+// model says, whatever it says: the owner adds nodes, ports and
+// LoadBalancers (README, How to), and the rules follow.
 func TestFirewallPolylab(t *testing.T) {
 	c := load(t, "polylab")
+	m := validate(t, c)
 	files := fwRender(t, c)
-	if built := validate(t, c).Built; len(files) != len(built) {
-		t.Fatalf("%d firewalls, want one per built node (%d)", len(files), len(built))
+	if len(files) != len(m.Built) {
+		t.Fatalf("%d firewalls, want one per built node (%d)", len(files), len(m.Built))
 	}
-	for _, n := range c.Nodes {
-		b, ok := files[n.Name]
-		if n.Planned {
-			if ok {
-				t.Errorf("planned node %s has a firewall", n.Name)
-			}
-			continue
+	net := c.Network
+	pods, services := net.Pods.Masked(), net.Services.Masked()
+	ifaces := map[string]string{"vxlan": `{ "cni0", "flannel.1" }`, "wireguard-native": `{ "cni0", "flannel-wg" }`, "host-gw": `"cni0"`}[net.FlannelBackend]
+	var servers, agents []string
+	for _, n := range m.Built {
+		if n.Role == model.Server {
+			servers = append(servers, n.IP.String())
+		} else {
+			agents = append(agents, n.IP.String())
 		}
-		table := "inet " + host.FirewallTable(c)
-		if table != "inet polylab-host" {
-			t.Errorf("table %s, want inet polylab-host", table)
+	}
+	// Every LoadBalancer port of the model, which the LAN may reach.
+	var lbPorts []string
+	for _, app := range m.Apps {
+		for _, w := range app.Workloads {
+			for _, lb := range w.LoadBalancers {
+				for _, lp := range lb.Ports {
+					p, _, _ := w.PortNamed(lp.Name)
+					rule := fmt.Sprintf("ct original ip daddr %s meta l4proto %s ct original proto-dst %d accept", lb.IP, strings.ToLower(p.Protocol), lp.Port)
+					if !slices.Contains(lbPorts, rule) {
+						lbPorts = append(lbPorts, rule)
+					}
+				}
+			}
+		}
+	}
+	table := "inet " + c.Name + "-host"
+	if got := "inet " + host.FirewallTable(c); got != table {
+		t.Errorf("table %s, want %s", got, table)
+	}
+	for _, n := range m.Built {
+		b, ok := files[n.Name]
+		if !ok {
+			t.Errorf("built node %s has no firewall", n.Name)
+			continue
 		}
 		// Created, deleted and created again: applying twice changes nothing,
 		// and only this table is touched.
@@ -120,41 +150,53 @@ func TestFirewallPolylab(t *testing.T) {
 		}
 		fwHas(t, input, "ct state established,related accept")
 		fwHas(t, input, `iifname "lo" accept`)
-		fwHas(t, input, "ip saddr @lan tcp dport 22 accept")
-		// Pod and service sources only from the pods' bridge and the VXLAN tunnel.
-		fwHas(t, input, `iifname { "cni0", "flannel.1" } ip saddr { 10.42.0.0/16, 10.43.0.0/16 } accept`)
-		fwHas(t, input, "ip saddr @nodes tcp dport 10250 accept")
-		fwHas(t, input, "ip saddr @nodes udp dport 8472 accept")
-		fwHas(t, input, "ip saddr @nodes tcp dport 7946 accept")
-		fwHas(t, input, "ip saddr @lan jump loadbalancers-lan")
-		if n.Role == model.Server {
-			fwHas(t, input, "ip saddr @servers tcp dport 2379 accept")
-			fwHas(t, input, "ip saddr @servers tcp dport 2380 accept")
-			fwHas(t, input, "ip daddr { "+n.IP.String()+", 192.168.20.225 } ip saddr @nodes tcp dport 6443 accept")
-			fwHas(t, input, "ip daddr { "+n.IP.String()+", 192.168.20.225 } ip saddr @lan tcp dport 6443 accept")
-		} else {
-			fwHasNot(t, input, "dport 2379")
-			fwHasNot(t, input, "dport 6443")
+		fwHas(t, input, fmt.Sprintf("ip saddr @lan tcp dport %d accept", net.SSHPort))
+		// Pod and service sources only from the pods' bridge and the tunnel.
+		fwHas(t, input, fmt.Sprintf("iifname %s ip saddr { %s, %s } accept", ifaces, pods, services))
+		for _, np := range c.NodePorts {
+			proto := strings.ToLower(np.Protocol)
+			if !slices.Contains(np.On, n.Role) {
+				if !slices.ContainsFunc(c.NodePorts, func(o model.NodePort) bool {
+					return o.Port == np.Port && o.Protocol == np.Protocol && slices.Contains(o.On, n.Role)
+				}) {
+					fwHasNot(t, input, fmt.Sprintf("%s dport %d ", proto, np.Port))
+				}
+				continue
+			}
+			for _, from := range np.From {
+				if np.Port == net.APIPort && np.Protocol == "TCP" && n.Role == model.Server {
+					fwHas(t, input, fmt.Sprintf("ip daddr { %s, %s } ip saddr @%s tcp dport %d accept", n.IP, net.APIVIP, from, np.Port))
+				} else {
+					fwHas(t, input, fmt.Sprintf("ip saddr @%s %s dport %d accept", from, proto, np.Port))
+				}
+			}
 		}
+		fwHas(t, input, "ip saddr @lan jump loadbalancers-lan")
 		forward := fwRules(t, b, "forward")
 		if forward[0] != "type filter hook forward priority filter; policy accept;" {
 			t.Errorf("%s: forward chain starts %q; it must keep the accept policy", n.Name, forward[0])
 		}
-		fwHas(t, forward, `iifname { "cni0", "flannel.1" } ip saddr 10.42.0.0/16 accept`)
+		fwHas(t, forward, fmt.Sprintf("iifname %s ip saddr %s accept", ifaces, pods))
 		fwHas(t, forward, "ip saddr @lan jump loadbalancers-lan")
-		fwHas(t, forward, "ip daddr 10.42.0.0/16 counter drop")
+		fwHas(t, forward, fmt.Sprintf("ip daddr %s counter drop", pods))
 		lbs := fwRules(t, b, "loadbalancers-lan")
-		fwHas(t, lbs, "ct original ip daddr 192.168.20.237 meta l4proto tcp ct original proto-dst 80 accept")
-		fwHas(t, lbs, "ct original ip daddr 192.168.20.236 meta l4proto tcp ct original proto-dst 80 accept")
-		if len(lbs) != 9 {
-			t.Errorf("%s: %d LoadBalancer ports, want the 9 of the model", n.Name, len(lbs))
+		for _, rule := range lbPorts {
+			fwHas(t, lbs, rule)
 		}
-		for _, set := range []string{"set servers {\n\t\ttype ipv4_addr\n\t\telements = { 192.168.20.221, 192.168.20.222, 192.168.20.223 }\n\t}",
-			"set agents {\n\t\ttype ipv4_addr\n\t\telements = { 192.168.20.16 }\n\t}",
-			"set lan {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 192.168.20.0/24 }\n\t}"} {
+		if len(lbs) != len(lbPorts) {
+			t.Errorf("%s: %d LoadBalancer ports, want the %d of the model", n.Name, len(lbs), len(lbPorts))
+		}
+		for _, set := range []string{"set servers {\n\t\ttype ipv4_addr\n\t\telements = { " + strings.Join(servers, ", ") + " }\n\t}",
+			"set agents {\n\t\ttype ipv4_addr\n\t\telements = { " + strings.Join(agents, ", ") + " }\n\t}",
+			"set lan {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { " + net.LAN.Masked().String() + " }\n\t}"} {
 			if !bytes.Contains(b, []byte(set)) {
 				t.Errorf("%s lacks %s", n.Name, set)
 			}
+		}
+	}
+	for _, n := range c.Nodes {
+		if _, ok := files[n.Name]; ok && n.Planned {
+			t.Errorf("planned node %s has a firewall", n.Name)
 		}
 	}
 	// The same model renders the same bytes.

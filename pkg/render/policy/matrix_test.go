@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 func TestFlowMatrix(t *testing.T) {
 	c := testCluster(t)
 	m := testModel(t, c)
+	restricted := m.RestrictedNamespaces()
 	got := policy.FlowMatrix(m)
 	for _, want := range []string{
 		"| namespace | default deny | apps |\n|---|---|---|\n",
@@ -28,12 +30,20 @@ func TestFlowMatrix(t *testing.T) {
 		"| longhorn/manager (longhorn-system) | longhorn/instance-manager (longhorn-system), helper | processes range | 10000-20000/TCP |",
 		"| k3s/node (kube-system) | longhorn/share-manager (longhorn-system), helper | nfs 2049 | 2049/TCP |",
 		"| flux/kustomize-controller (flux-system) | flux/source-controller (flux-system) | http 80 | 9090/TCP | fetches the artifact of the git repository it applies | in: not restricted (flux-system keeps Flux's own policies); out: not restricted (flux-system keeps Flux's own policies) |",
-		"| every pod of clearml, cvat, longhorn-system, metallb-system, minio, nvidia-device-plugin | coredns (kube-system) | dns | 53/UDP, 53/TCP | name resolution (derived) | allow-dns-clearml, allow-dns-cvat, allow-dns-longhorn-system, allow-dns-metallb-system, allow-dns-minio, allow-dns-nvidia-device-plugin |",
 		"| cvat/nuclio-controller (cvat) | the Kubernetes API (servers) | api | 6443/TCP | a controller or operator (derived from apiServer) | out allow-cvat-nuclio-controller |",
 		"| metallb/speaker (metallb-system) | the Kubernetes API (servers) | api | 6443/TCP | a controller or operator (derived from apiServer) | not restricted: host network",
+		// The derived DNS row names every namespace with a default deny,
+		// whichever the model has.
+		"| every pod of " + strings.Join(restricted, ", ") + " | coredns (kube-system) | dns | 53/UDP, 53/TCP | name resolution (derived) | allow-dns-" + strings.Join(restricted, ", allow-dns-") + " |",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the flow matrix lacks %q", want)
+		}
+	}
+	// Every flow of the model has its row, with its purpose.
+	for _, l := range m.Links {
+		if !strings.Contains(got, " | "+l.Purpose+" | ") {
+			t.Errorf("the flow matrix has no row for flow %d (%s -> %s: %s)", l.Index, l.Flow.From, l.Flow.To, l.Purpose)
 		}
 	}
 	// One row per flow, each row as many cells as the header.
@@ -53,16 +63,22 @@ func TestFlowMatrix(t *testing.T) {
 
 func TestFlowNotes(t *testing.T) {
 	c := testCluster(t)
-	got := policy.FlowNotes(testModel(t, c))
+	m := testModel(t, c)
+	got := policy.FlowNotes(m)
+	var servers []string
+	for _, n := range m.Servers {
+		servers = append(servers, n.IP.String())
+	}
 	for _, want := range []string{
-		"Namespaces `clearml`, `cvat`, `longhorn-system`, `metallb-system`, `minio`, `nvidia-device-plugin` have a default deny in both directions",
+		// What the model has: its restricted namespaces, its servers, its pod range.
+		"Namespaces `" + strings.Join(m.RestrictedNamespaces(), "`, `") + "` have a default deny in both directions",
+		fmt.Sprintf("on the servers (%s, port %d/TCP)", strings.Join(servers, ", "), c.Network.APIPort),
+		"the first address of each /24 of " + c.Network.Pods.Masked().String(),
 		"Namespace `kube-system` has none: it holds K3s's own add-ons",
 		"Namespace `flux-system` gets no policy of ours either: it keeps the NetworkPolicies that `flux install`",
 		"a default deny of ours there would narrow nothing those allow",
 		"longhorn/instance-manager processes 10000-20000/TCP",
 		"the cluster DNS (`coredns` in `kube-system`, 53/UDP, 53/TCP; `allow-dns-<namespace>`)",
-		"on the servers (192.168.20.221, 192.168.20.222, 192.168.20.223, port 6443/TCP)",
-		"the first address of each /24 of 10.42.0.0/16",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the notes lack %q:\n%s", want, got)
