@@ -19,7 +19,8 @@ import "polylab.dev/gitops/schema"
 
 cluster: schema.#Cluster & {
 	name: "tiny"
-	flux: {url: "https://git.example.com/tiny.git", interval: "1m"}
+	domain: "cluster.local"
+	flux: {url: "https://git.example.com/tiny.git", branch: "main", interval: "1m", sops: secretName: "sops-age"}
 	versions: {
 		k3s:  "v1.35.7+k3s1"
 		flux: "v2.9.4"
@@ -87,6 +88,33 @@ cluster: schema.#Cluster & {
 }
 `
 
+// schemaComponents adds the components whose settings and blocks the
+// schema types: a function and CVAT (which loads, and would not render:
+// its settings name apps it does not have).
+const schemaComponents = `
+cluster: apps: detector: {
+	namespace:   "web"
+	component:   "nuclio-function"
+	description: "a function"
+	function: {image: "ghcr.io/example/detector:1.0", deployerImage: "registry.k8s.io/kubectl:v1.35.6", runtime: "python:3.11", handler: "main:handler", project: "cvat", minReplicas: 1, maxReplicas: 1, eventTimeout: "30s"}
+	workloads: [{name: "function", selector: "nuclio.io/function-name": "detector"}]
+}
+cluster: apps: cvat: {
+	namespace:   "cvat"
+	component:   "cvat"
+	description: "annotation"
+	helm: chart: {repository: "oci://registry-1.docker.io/cvat", name: "cvat", version: "v2.56.1"}
+	settings: {postgresApp: "db", redisApp: "redis", postgresSecret: "db", redisSecret: "redis", kvrocksSecret: "kvrocks", hostname: "cvat.example.lan", ingressClass: "traefik", nuclioProjects: ["cvat"], storageSize: "20Gi"}
+}
+cluster: apps: minio: {
+	namespace:   "minio"
+	component:   "minio"
+	description: "S3"
+	helm: chart: {repository: "https://charts.min.io", name: "minio", version: "5.4.0"}
+	settings: {buckets: ["data"], size: "50Gi", memory: "1Gi"}
+}
+`
+
 // loadTiny loads a cluster file as package tiny of the project's schema.
 func loadTiny(cluster string) (*model.Model, error) {
 	fsys := schemaModule()
@@ -103,7 +131,8 @@ var cueSyntax = regexp.MustCompile(`=~|!~|>=|<=|out of bound|empty disjunction|c
 // file, in the schema's own words: never CUE's syntax, never once per
 // alternative of a disjunction.
 func TestSchemaMessages(t *testing.T) {
-	if _, err := loadTiny(schemaBase); err != nil {
+	base := schemaBase + schemaComponents
+	if _, err := loadTiny(base); err != nil {
 		var b strings.Builder
 		render.PrintError(&b, err, "")
 		t.Fatalf("the base cluster does not load:\n%s", b.String())
@@ -117,6 +146,9 @@ func TestSchemaMessages(t *testing.T) {
 		{"a flannel backend", `flannelBackend: "vxlan"`, `flannelBackend: "vx"`, "network.flannelBackend"},
 		{"a duration", `interval: "1m"`, `interval: "1 minute"`, "flux.interval"},
 		{"the Flux URL", `url: "https://git.example.com/tiny.git"`, `url: "git@example.com:tiny.git"`, "flux.url"},
+		{"the Flux branch", `branch: "main"`, `branch: 1`, "flux.branch"},
+		{"the SOPS Secret", `secretName: "sops-age"`, `secretName: "SOPS age"`, "flux.sops.secretName"},
+		{"the cluster's domain", `domain: "cluster.local"`, `domain: "Cluster.Local"`, "domain"},
 		{"the K3s version", `k3s:  "v1.35.7+k3s1"`, `k3s: "1.35"`, "versions.k3s"},
 		{"the Flux version", `flux: "v2.9.4"`, `flux: "2.9"`, "versions.flux"},
 		{"a chart repository", `repository: "https://stefanprodan.github.io/podinfo"`, `repository: "stefanprodan.github.io/podinfo"`, "versions.charts.podinfo.repository"},
@@ -164,12 +196,22 @@ func TestSchemaMessages(t *testing.T) {
 		{"a workload flag", `apiServer:   false`, `apiServer: "no"`, "apps.web.workloads.0.apiServer"},
 		{"a flow's port number", `port: 9898, purpose`, `port: 0, purpose`, "flows.1.port"},
 		{"a flow's port of another type", `port: 9898, purpose`, `port: true, purpose`, "flows.1.port"},
+		{"a function's project", `project: "cvat"`, `project: "CVAT"`, "apps.detector.function.project"},
+		{"a function's replicas", `minReplicas: 1`, `minReplicas: -1`, "apps.detector.function.minReplicas"},
+		{"a function's most replicas", `maxReplicas: 1`, `maxReplicas: 0`, "apps.detector.function.maxReplicas"},
+		{"a function's timeout", `eventTimeout: "30s"`, `eventTimeout: "30 s"`, "apps.detector.function.eventTimeout"},
+		{"a function's image", `image: "ghcr.io/example/detector:1.0"`, `image: "ghcr.io/example/detector"`, "apps.detector.function.image"},
+		{"CVAT's host name", `hostname: "cvat.example.lan"`, `hostname: "cvat example.lan"`, "apps.cvat.settings.hostname"},
+		{"CVAT's Nuclio projects", `nuclioProjects: ["cvat"]`, `nuclioProjects: ["CVAT"]`, "apps.cvat.settings.nuclioProjects"},
+		{"CVAT's ingress class", `ingressClass: "traefik"`, `ingressClass: "Traefik"`, "apps.cvat.settings.ingressClass"},
+		{"a misspelt setting", `storageSize: "20Gi"`, `storagesize: "20Gi"`, "apps.cvat.settings.storagesize"},
+		{"a bucket's name", `buckets: ["data"]`, `buckets: ["Data"]`, "apps.minio.settings.buckets.0"},
 	} {
 		t.Run(tc.what, func(t *testing.T) {
-			if strings.Count(schemaBase, tc.old) != 1 {
-				t.Fatalf("the base holds %q %d times, want once", tc.old, strings.Count(schemaBase, tc.old))
+			if strings.Count(base, tc.old) != 1 {
+				t.Fatalf("the base holds %q %d times, want once", tc.old, strings.Count(base, tc.old))
 			}
-			_, err := loadTiny(strings.Replace(schemaBase, tc.old, tc.new, 1))
+			_, err := loadTiny(strings.Replace(base, tc.old, tc.new, 1))
 			var ps model.Problems
 			if !errors.As(err, &ps) {
 				t.Fatalf("want Problems, got %v", err)
@@ -183,7 +225,9 @@ func TestSchemaMessages(t *testing.T) {
 			if got := p.Value.String(); got != tc.path {
 				t.Errorf("the problem is at %s, want %s:\n%s", got, tc.path, b.String())
 			}
-			if cueSyntax.MatchString(p.Message) || strings.Contains(p.Message, "field not allowed") {
+			// A field the schema does not have is CUE's "field not allowed",
+			// with the field it most likely meant; anything else is the schema's.
+			if cueSyntax.MatchString(p.Message) || (strings.Contains(p.Message, "field not allowed") && !strings.Contains(p.Message, "did you mean")) {
 				t.Errorf("the message shows CUE's syntax, not the schema's words:\n%s", b.String())
 			}
 			if len(p.Positions) == 0 || !strings.HasSuffix(p.Positions[0].Filename(), "clusters/tiny/cluster.cue") {
