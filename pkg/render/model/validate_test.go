@@ -97,3 +97,48 @@ func TestKubeletLabels(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckImage: image references as container runtimes parse them,
+// pinned by a tag or a digest.
+func TestCheckImage(t *testing.T) {
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	for image, want := range map[string]string{
+		"docker.io/library/nginx:1.27":        "",
+		"nginx:1.27":                          "",
+		"registry.example:5000/team/app:v1.0": "",
+		"ghcr.io/example/app@" + digest:       "",
+		"ghcr.io/example/app:1.0@" + digest:   "",
+		"ghcr.io/example/App:1.0":             "must be lowercase",
+		"ghcr.io/example/app: 1.0":            "is not an image reference",
+		"ghcr.io/example/app:1.0 gpu":         "is not an image reference",
+		"ghcr.io/example/app@sha256:abc":      "is not an image reference",
+		"ghcr.io/example/app":                 "pins no version",
+		"":                                    "is not an image reference",
+	} {
+		err := model.CheckImage(image)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%q: %v", image, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%q: got %v, want an error saying %q", image, err, want)
+		}
+	}
+}
+
+// TestCheckQuantity: quantities as the API server parses them, never
+// negative.
+func TestCheckQuantity(t *testing.T) {
+	for q, want := range map[string]string{
+		"500m": "", "2": "", "512Mi": "", "10Gi": "", "1G": "", "0.5Gi": "",
+		"1GB": "is not a Kubernetes quantity", "500 m": "is not a Kubernetes quantity", "": "is not a Kubernetes quantity",
+		"-1Gi": "is negative",
+	} {
+		err := model.CheckQuantity(q)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%q: %v", q, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%q: got %v, want an error saying %q", q, err, want)
+		}
+	}
+}
