@@ -179,7 +179,7 @@ func TestRefusals(t *testing.T) {
 		{name: "a value left in the clear", rules: "creation_rules:\n  - encrypted_regex: ^password$\n    age: RECIPIENT\n",
 			want: "would leave stringData.database in the clear"},
 		{name: "two choices of what to encrypt", rules: "creation_rules:\n  - encrypted_regex: ^data$\n    unencrypted_regex: ^kind$\n    age: RECIPIENT\n",
-			want: "cannot use more than one of encrypted_suffix"},
+			want: "uses more than one of encrypted_suffix"},
 		{name: "bad regexp", rules: "creation_rules:\n  - path_regex: '('\n    age: RECIPIENT\n", want: "can not compile regexp"},
 		{name: "bad recipient", rules: "creation_rules:\n  - age: age1notakey\n", want: "failed to parse input"},
 		{name: ".sops.yaml where Flux reads it", rules: "creation_rules:\n  - age: RECIPIENT\n", inDir: true,

@@ -9,13 +9,16 @@
 // Result. Secrets the folder already holds are never touched, so a second
 // run creates nothing.
 //
-// Encryption uses sops's own packages (github.com/getsops/sops/v3), as the
-// sops CLI does for "sops --encrypt": the creation rule is chosen by
-// sops's config loader, the data key is encrypted to each age recipient,
-// the values with AES-GCM, and the file is printed by sops's YAML store.
-// The one difference: a rule that names no encrypted_regex (or any other
-// choice of what to encrypt) gets DefaultEncryptedRegex, because
-// kustomize-controller needs apiVersion, kind and metadata in the clear.
+// Encryption uses sops's own packages (github.com/getsops/sops/v3) as the
+// sops CLI does for "sops --encrypt": the data key is encrypted to each age
+// recipient through sops's local key service, the values with sops's
+// AES-GCM cipher, the MAC over the tree. The creation rule is chosen and
+// the file printed as sops's config loader and YAML store do, by code of
+// this package that tests hold to theirs: importing those two packages
+// would link cloud storage clients for nothing. The one difference from
+// the CLI: a rule that names no encrypted_regex (or any other choice of
+// what to encrypt) gets DefaultEncryptedRegex, because kustomize-controller
+// needs apiVersion, kind and metadata in the clear.
 package secrets
 
 import (
@@ -63,9 +66,12 @@ type Options struct {
 	// clusters/polylab/infrastructure/secrets. It must exist.
 	Dir string
 	// RepoRoot is the repository root. .sops.yaml is the nearest one in Dir
-	// or its parents up to RepoRoot, as the sops CLI finds it when run in
-	// Dir; its path_regex are matched against the file's path relative to
-	// the folder of .sops.yaml. Empty means the current directory.
+	// or its parents up to RepoRoot, which is the one the sops CLI finds
+	// when run in Dir (it looks from the directory it runs in upwards, so
+	// the owner's "sops edit" from the repository root agrees when the
+	// only .sops.yaml is at the root). Its path_regex are matched against
+	// the file's path relative to the folder of .sops.yaml, as sops does.
+	// Empty means the current directory.
 	RepoRoot string
 	// Ask asks the owner for the value of a Supplied key. Returning false
 	// (or an empty value), or a nil Ask, skips the whole Secret: Result

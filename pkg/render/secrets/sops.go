@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -11,11 +12,10 @@ import (
 
 	"github.com/getsops/sops/v3"
 	"github.com/getsops/sops/v3/aes"
-	sopsage "github.com/getsops/sops/v3/age"
-	"github.com/getsops/sops/v3/config"
 	"github.com/getsops/sops/v3/keyservice"
-	yamlstore "github.com/getsops/sops/v3/stores/yaml"
+	"github.com/getsops/sops/v3/stores"
 	"github.com/getsops/sops/v3/version"
+	"go.yaml.in/yaml/v3"
 )
 
 // SOPSConfigHelp tells the owner how to set up .sops.yaml so that Create
@@ -92,80 +92,25 @@ func findConfig(dir, root string) (string, error) {
 			break
 		}
 	}
-	return "", &ConfigError{Reason: fmt.Sprintf("no %s in %s or above it up to %s: nothing says which age recipients the Secrets are encrypted to", configName, dir, root)}
+	reason := fmt.Sprintf("no %s in %s or above it up to %s: nothing says which age recipients the Secrets are encrypted to", configName, dir, root)
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, ".sops.yml")); err == nil {
+			reason += fmt.Sprintf(" (sops reads no %s: rename it %s)", filepath.Join(d, ".sops.yml"), configName)
+			break
+		}
+		if d == root || d == filepath.Dir(d) {
+			break
+		}
+	}
+	return "", &ConfigError{Reason: reason}
 }
 
 // rule is what the creation rule for one file says: the metadata a new
-// SOPS file starts with (fresh master keys, one set per file, since sops
-// stores each file's encrypted data key in them) and the YAML store.
+// SOPS file starts with and the YAML store's indent.
 type rule struct {
 	config   string
 	metadata sops.Metadata
-	store    config.YAMLStoreConfig
-}
-
-// loadRule reads the creation rule of .sops.yaml at conf that matches file
-// (an absolute path) with sops's own loader, and refuses a rule Create
-// cannot follow: keys other than age recipients, no recipient Flux can
-// decrypt with, or no rule at all.
-func loadRule(conf, file string) (*rule, error) {
-	refuse := func(format string, a ...any) error {
-		return &ConfigError{Config: conf, Reason: conf + ": " + fmt.Sprintf(format, a...)}
-	}
-	// sops matches path_regex against the path relative to the folder of
-	// .sops.yaml; config.LoadCreationRuleForFile does that when both are
-	// absolute.
-	c, err := config.LoadCreationRuleForFile(conf, file, nil)
-	if err != nil {
-		if strings.Contains(err.Error(), "no matching creation rules") {
-			rel, _ := filepath.Rel(filepath.Dir(conf), file)
-			return nil, refuse("no creation rule's path_regex matches %s", filepath.ToSlash(rel))
-		}
-		return nil, refuse("%v", err)
-	}
-	if c == nil {
-		return nil, refuse("it has no creation_rules")
-	}
-	stores, err := config.LoadStoresConfig(conf)
-	if err != nil {
-		return nil, refuse("%v", err)
-	}
-	native := 0
-	for _, group := range c.KeyGroups {
-		for _, k := range group {
-			ak, ok := k.(*sopsage.MasterKey)
-			if !ok {
-				return nil, refuse("the creation rule for %s names %s key %s; render -secrets encrypts to age recipients only: drop that key from the rule, or create this Secret with the sops CLI",
-					filepath.Base(file), k.TypeToIdentifier(), k.ToString())
-			}
-			switch {
-			case strings.HasPrefix(ak.Recipient, "age1") && strings.Count(ak.Recipient, "1") > 1 && !strings.HasPrefix(ak.Recipient, "age1pq1"):
-				return nil, refuse("the creation rule for %s names the age plugin recipient %s; render -secrets runs no plugin: use a native age recipient (age-keygen)", filepath.Base(file), ak.Recipient)
-			case strings.HasPrefix(ak.Recipient, "age1"):
-				native++
-			}
-		}
-	}
-	if native == 0 {
-		return nil, refuse("the creation rule for %s names no age recipient (age1...) for Flux's kustomize-controller to decrypt with", filepath.Base(file))
-	}
-	m := sops.Metadata{
-		KeyGroups:               c.KeyGroups,
-		ShamirThreshold:         c.ShamirThreshold,
-		UnencryptedSuffix:       c.UnencryptedSuffix,
-		EncryptedSuffix:         c.EncryptedSuffix,
-		UnencryptedRegex:        c.UnencryptedRegex,
-		EncryptedRegex:          c.EncryptedRegex,
-		UnencryptedCommentRegex: c.UnencryptedCommentRegex,
-		EncryptedCommentRegex:   c.EncryptedCommentRegex,
-		MACOnlyEncrypted:        c.MACOnlyEncrypted,
-		Version:                 version.Version,
-	}
-	if m.UnencryptedSuffix == "" && m.EncryptedSuffix == "" && m.UnencryptedRegex == "" && m.EncryptedRegex == "" &&
-		m.UnencryptedCommentRegex == "" && m.EncryptedCommentRegex == "" {
-		m.EncryptedRegex = DefaultEncryptedRegex
-	}
-	return &rule{config: conf, metadata: m, store: stores.YAML}, nil
+	indent   int
 }
 
 // secretTree is the Secret as sops holds a plain YAML document, in the
@@ -258,6 +203,7 @@ func encrypt(s Secret, values []string, file string, r *rule) ([]byte, error) {
 		Metadata: r.metadata,
 		FilePath: file,
 	}
+	tree.Metadata.Version = version.Version
 	dataKey, errs := tree.GenerateDataKeyWithKeyServices([]keyservice.KeyServiceClient{keyservice.NewLocalClient()})
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%s: encrypting the data key to the age recipients: %w", s.ID(), errors.Join(errs...))
@@ -276,9 +222,76 @@ func encrypt(s Secret, values []string, file string, r *rule) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: encrypting the MAC: %w", s.ID(), err)
 	}
-	out, err := yamlstore.NewStore(&r.store).EmitEncryptedFile(tree)
+	out, err := emitYAML(tree, r.indent)
 	if err != nil {
 		return nil, fmt.Errorf("%s: printing the encrypted file: %w", s.ID(), err)
 	}
 	return out, nil
+}
+
+// emitYAML prints an encrypted tree with its sops metadata as sops's YAML
+// store does (stores/yaml EmitEncryptedFile, for a tree without comments);
+// importing that store would link sops/v3/config and, through it, cloud
+// storage clients. A test holds the output to the store's, byte for byte.
+func emitYAML(tree sops.Tree, indent int) ([]byte, error) {
+	branches, err := stores.SerializeMetadata(tree, stores.MetadataOpts{Flatten: stores.MetadataFlattenNone})
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	e := yaml.NewEncoder(&b)
+	e.SetIndent(indent)
+	for _, branch := range branches {
+		doc := &yaml.Node{Kind: yaml.DocumentNode}
+		m, err := yamlNode(branch)
+		if err != nil {
+			return nil, err
+		}
+		doc.Content = []*yaml.Node{m}
+		if err := e.Encode(doc); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// yamlNode is sops's treeValueToNode without comments.
+func yamlNode(v any) (*yaml.Node, error) {
+	switch v := v.(type) {
+	case sops.TreeBranch:
+		n := &yaml.Node{Kind: yaml.MappingNode}
+		for _, item := range v {
+			if _, ok := item.Key.(sops.Comment); ok {
+				return nil, fmt.Errorf("a comment in the tree")
+			}
+			k := &yaml.Node{}
+			if err := k.Encode(item.Key); err != nil {
+				return nil, err
+			}
+			val, err := yamlNode(item.Value)
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, k, val)
+		}
+		return n, nil
+	case []any:
+		n := &yaml.Node{Kind: yaml.SequenceNode}
+		for _, item := range v {
+			if _, ok := item.(sops.Comment); ok {
+				return nil, fmt.Errorf("a comment in the tree")
+			}
+			c, err := yamlNode(item)
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, c)
+		}
+		return n, nil
+	}
+	n := &yaml.Node{}
+	return n, n.Encode(v)
 }
