@@ -248,3 +248,13 @@ func TestDirOutsideRepoRoot(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+func TestSopsYmlIsNamed(t *testing.T) {
+	f := newFixture(t, "")
+	write(t, filepath.Join(f.root, ".sops.yml"), strings.ReplaceAll(ageRule, "RECIPIENT", f.id.Recipient().String()))
+	_, err := Create([]Secret{minio}, f.options())
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "(sops reads no "+filepath.Join(f.root, ".sops.yml")+": rename it .sops.yaml)") {
+		t.Errorf("error %v", err)
+	}
+}
