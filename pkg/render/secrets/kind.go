@@ -49,20 +49,25 @@ type Literal string
 // where to find it; it is shown when asking and when the Secret is skipped.
 type Supplied struct{ Hint string }
 
+// String describes the password, e.g. "password of 32 letters and digits".
 func (k Password) String() string {
 	return "password of " + strconv.Itoa(orDefault(k.Length)) + " letters and digits"
 }
 
+// String describes the value, e.g. "hex of 32 random bytes".
 func (k Hex) String() string {
 	return "hex of " + strconv.Itoa(orDefault(k.Bytes)) + " random bytes"
 }
 
+// String describes the value, e.g. "base64 of 32 random bytes".
 func (k Base64) String() string {
 	return "base64 of " + strconv.Itoa(orDefault(k.Bytes)) + " random bytes"
 }
 
+// String shows the literal, quoted: it is no secret.
 func (k Literal) String() string { return "literal " + strconv.Quote(string(k)) }
 
+// String says the owner supplies the value, with the hint if any.
 func (k Supplied) String() string {
 	if k.Hint == "" {
 		return "supplied by the owner"

@@ -68,6 +68,7 @@ type ConfigError struct {
 	Reason string
 }
 
+// Error is the reason, naming the .sops.yaml; it holds no value.
 func (e *ConfigError) Error() string { return e.Reason }
 
 // configName is the only name sops looks up (it ignores .sops.yml, with a
