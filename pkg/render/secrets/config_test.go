@@ -258,3 +258,22 @@ func TestSopsYmlIsNamed(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+func TestHybridRecipient(t *testing.T) {
+	// A post-quantum hybrid key (age1pq1...), which kustomize-controller
+	// v1.9's sops reads too, alone in the rule.
+	pq, err := age.GenerateHybridIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, "")
+	write(t, filepath.Join(f.root, ".sops.yaml"), "creation_rules:\n  - age: "+pq.Recipient().String()+"\n")
+	if _, err := Create([]Secret{minio}, f.options()); err != nil {
+		t.Fatal(err)
+	}
+	isolateAge(t, pq.String())
+	raw, _ := os.ReadFile(filepath.Join(f.dir, minio.FileName()))
+	if _, err := decrypt.DataWithFormat(raw, formats.Yaml); err != nil {
+		t.Errorf("the hybrid identity does not decrypt: %v", err)
+	}
+}
