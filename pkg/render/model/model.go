@@ -279,6 +279,22 @@ type SecretRef struct {
 	Name        string   `json:"name"`
 	Keys        []string `json:"keys"`
 	Description string   `json:"description,omitempty"`
+	// Generate says how render -secrets makes a key's value; a key it
+	// does not name gets a random password.
+	Generate map[string]Generate `json:"generate,omitempty"`
+}
+
+// Generate is how render -secrets makes one value: exactly one field is set.
+type Generate struct {
+	// Password is the length of a random password of letters and digits.
+	Password int `json:"password,omitempty"`
+	// Hex and Base64 are numbers of random bytes, written so.
+	Hex    int `json:"hex,omitempty"`
+	Base64 int `json:"base64,omitempty"`
+	// Value is a fixed value that is no secret, such as a user name.
+	Value *string `json:"value,omitempty"`
+	// Supplied marks a value only the owner has; it says where to find it.
+	Supplied *string `json:"supplied,omitempty"`
 }
 
 // NuclioFunction is a serverless function deployed from a prebuilt image.

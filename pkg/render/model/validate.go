@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 )
@@ -271,6 +272,35 @@ func (v *validator) apps() {
 	}
 	v.namespaces()
 	v.clusterDNS()
+	v.secrets()
+}
+
+// secrets checks how render -secrets makes the Secrets' values: for keys
+// the Secret has, one way each, and the same way in every app that reads
+// the Secret.
+func (v *validator) secrets() {
+	type way struct {
+		g  Generate
+		at Path
+	}
+	ways := map[string]way{}
+	for _, app := range v.m.byName() {
+		for i, s := range app.Secrets {
+			for _, k := range slices.Sorted(maps.Keys(s.Generate)) {
+				at := app.Path("secrets", i, "generate", k)
+				if !slices.Contains(s.Keys, k) {
+					v.add(at, "Secret %s has no key %s to generate%s; it lists %s", s.Name, k, DidYouMean(k, s.Keys), strings.Join(s.Keys, ", "))
+					continue
+				}
+				id := app.Namespace + "/" + s.Name + "/" + k
+				if prev, ok := ways[id]; ok && !reflect.DeepEqual(prev.g, s.Generate[k]) {
+					v.addRelated(at, []Path{prev.at}, "apps say two ways to make key %s of Secret %s/%s; one Secret has one value, so say it alike (or in one app only)", k, app.Namespace, s.Name)
+					continue
+				}
+				ways[id] = way{s.Generate[k], at}
+			}
+		}
+	}
 }
 
 // namespaces checks that the apps sharing a namespace agree on whether it
