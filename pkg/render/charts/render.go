@@ -17,6 +17,7 @@ import (
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/chart/common"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -47,10 +48,12 @@ type Release struct {
 	// kubeVersion constraint see it. Required: Helm's offline default
 	// (v1.20) would quietly render for another cluster.
 	KubeVersion string
-	// APIVersions are API versions the cluster serves besides the built-in
-	// ones Helm knows (its client-go's), e.g. "monitoring.coreos.com/v1" or
-	// "monitoring.coreos.com/v1/ServiceMonitor" for CRDs other units
-	// install; .Capabilities.APIVersions.Has sees them.
+	// APIVersions are API versions the cluster serves besides Kubernetes'
+	// own (those of Helm's client-go, as group versions and kinds) and the
+	// CRDs the release applies itself: the CRDs other units install, in
+	// both forms discovery gives, "monitoring.coreos.com/v1" and
+	// "monitoring.coreos.com/v1/ServiceMonitor". Templates see them through
+	// .Capabilities.APIVersions.Has.
 	APIVersions []string
 	// IncludeCRDs renders the charts' crds/ folders, enabled subcharts'
 	// included: helm-controller applies them before installing when
@@ -207,13 +210,27 @@ func render(ch *Chart, r Release) ([]Object, error) {
 		return nil, err
 	}
 
+	// helm-controller applies the CRDs of the enabled charts first,
+	// resolving subchart conditions for that on the very chart and values
+	// the install then gets (internal/action/crds.go, applyCRDs, which
+	// returns early for a chart without CRDs or the Skip policy).
+	if r.IncludeCRDs && len(hc.CRDObjects()) > 0 {
+		if err := chartutil.ProcessDependencies(hc, values); err != nil {
+			return nil, fmt.Errorf("failed to process chart dependencies: %w", err)
+		}
+	}
+	apis, err := apiVersions(r, hc)
+	if err != nil {
+		return nil, err
+	}
+
 	cfg := action.NewConfiguration(action.ConfigurationSetLogger(slog.DiscardHandler))
 	install := action.NewInstall(cfg)
 	install.DryRunStrategy = action.DryRunClient
 	install.ReleaseName = r.Name
 	install.Namespace = r.Namespace
 	install.KubeVersion = kubeVersion
-	install.APIVersions = slices.Clone(r.APIVersions)
+	install.APIVersions = apis
 	install.IncludeCRDs = r.IncludeCRDs
 	install.DisableHooks = r.DisableHooks
 	install.SkipSchemaValidation = r.DisableSchemaValidation

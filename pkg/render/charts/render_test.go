@@ -227,10 +227,16 @@ func TestRenderCRDsPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, o := range objs {
-		if o.GetKind() == "CustomResourceDefinition" {
-			t.Errorf("IncludeCRDs is false, yet %s is rendered", o.GetName())
+		if o.GetKind() == "CustomResourceDefinition" || o.GetKind() == "Widget" {
+			t.Errorf("IncludeCRDs is false, yet %s %s is rendered", o.GetKind(), o.GetName())
 		}
 	}
+	// The Widget's API served by another unit's CRD: the Widget renders.
+	r.APIVersions = []string{"example.polylab.dev/v1", "example.polylab.dev/v1/Widget"}
+	if objs, err = Render(testChart(t), r); err != nil {
+		t.Fatal(err)
+	}
+	find(t, objs, "Widget", "web-widget")
 }
 
 func TestRenderDisableHooks(t *testing.T) {
