@@ -247,7 +247,7 @@ func TestFetchUpstreamChanged(t *testing.T) {
 			t.Errorf("%s: recorded %s, want %s", m.Ref, m.Recorded, first[refs[i]])
 		}
 		msg := m.Error()
-			if !strings.Contains(msg, "changed upstream") || !strings.Contains(msg, m.Recorded) || !strings.Contains(msg, m.Got) {
+		if !strings.Contains(msg, "changed upstream") || !strings.Contains(msg, m.Recorded) || !strings.Contains(msg, m.Got) {
 			t.Errorf("message does not name both digests: %s", msg)
 		}
 	}

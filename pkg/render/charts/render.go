@@ -44,7 +44,7 @@ type Release struct {
 	// under them by Helm, subcharts' included.
 	Values map[string]any
 	// KubeVersion is the cluster's version as its API server reports it,
-	// e.g. "v1.35.7+k3s1": .Capabilities.KubeVersion and the chart's
+	// e.g. "v1.34.2+k3s1": .Capabilities.KubeVersion and the chart's
 	// kubeVersion constraint see it. Required: Helm's offline default
 	// (v1.20) would quietly render for another cluster.
 	KubeVersion string
@@ -76,6 +76,12 @@ type Release struct {
 	// helm-controller adds to every object the chart renders (not to the
 	// CRDs of crds/); the origin labels win a clash.
 	CommonMetadata *helmv2.CommonMetadata
+	// PostRenderStrategy is spec.postRenderStrategy: which objects the
+	// post-renderer (commonMetadata, origin labels) sees. Empty is
+	// helm-controller's default, "combined": hooks too; "nohooks" leaves
+	// hooks as the chart renders them; "separate" post-renders hooks and
+	// the other objects apart (internal/action/post_render.go).
+	PostRenderStrategy helmv2.PostRenderStrategy
 	// ClusterScoped names the kinds, beyond Kubernetes' own and the CRDs
 	// the chart itself carries, that are cluster-scoped and so get no
 	// namespace: cluster-scoped custom resources of CRDs other units
@@ -109,6 +115,7 @@ func ReleaseOf(hr *helmv2.HelmRelease) (Release, error) {
 		DisableSchemaValidation: install.DisableSchemaValidation,
 		HelmRelease:             types.NamespacedName{Namespace: hr.Namespace, Name: hr.Name},
 		CommonMetadata:          hr.Spec.CommonMetadata,
+		PostRenderStrategy:      hr.GetPostRenderStrategy(),
 	}
 	switch install.CRDs {
 	case "", helmv2.Create, helmv2.CreateReplace, helmv2.Skip:
@@ -240,9 +247,13 @@ func render(ch *Chart, r Release) ([]Object, error) {
 	install.Devel = true
 	install.SkipCRDs = true
 	install.EnableDNS = false
-	// Helm 4's default: hooks go through the post-renderer with the rest,
-	// which is helm-controller's default too (internal/action/post_render.go).
+	// Helm 4's default, hooks through the post-renderer with the rest, is
+	// helm-controller's too (internal/action/post_render.go); the
+	// HelmRelease may choose another.
 	install.PostRenderStrategy = action.PostRenderStrategyCombined
+	if r.PostRenderStrategy != "" {
+		install.PostRenderStrategy = action.PostRenderStrategy(r.PostRenderStrategy)
+	}
 	install.PostRenderer = newMetadataPostRenderer(r)
 
 	res, err := install.RunWithContext(context.Background(), hc, values)

@@ -20,7 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-const k3s = "v1.35.7+k3s1"
+const k3s = "v1.34.2+k3s1"
 
 // release is the parent chart's release as a HelmRelease "web" in "apps"
 // would install it.
@@ -274,6 +274,28 @@ func TestRenderCommonMetadata(t *testing.T) {
 	}
 }
 
+func TestRenderPostRenderStrategy(t *testing.T) {
+	r := release()
+	r.PostRenderStrategy = helmv2.PostRenderStrategyNoHooks
+	objs, err := Render(testChart(t), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := find(t, objs, "Job", "web-migrate").GetLabels(); len(got) != 0 {
+		t.Errorf("nohooks: the hook got labels %v", got)
+	}
+	if got := find(t, objs, "Deployment", "web-web").GetLabels()["helm.toolkit.fluxcd.io/name"]; got != "web" {
+		t.Errorf("nohooks: the Deployment lacks the origin label")
+	}
+	r.PostRenderStrategy = helmv2.PostRenderStrategySeparate
+	if objs, err = Render(testChart(t), r); err != nil {
+		t.Fatal(err)
+	}
+	if got := find(t, objs, "Job", "web-migrate").GetLabels()["helm.toolkit.fluxcd.io/name"]; got != "web" {
+		t.Errorf("separate: the hook lacks the origin label")
+	}
+}
+
 func TestRenderKubeVersionConstraint(t *testing.T) {
 	r := release()
 	r.KubeVersion = "v1.29.3+k3s1"
@@ -331,7 +353,7 @@ current-context: c
 	facts := find(t, objs, "ConfigMap", "web-facts")
 	for k, want := range map[string]string{
 		"kubeVersion":      k3s,
-		"kubeMinor":        "35",
+		"kubeMinor":        "34",
 		"hasMonitoring":    "true",
 		"hasDeployments":   "true",
 		"lookup":           "{}",
