@@ -42,10 +42,14 @@ import (
 // own, joined with the others.
 //
 // Fetch touches the network only for charts in neither the cache nor the
-// import folder, so a render with a full cache works offline.
+// import folder, so a render with a full cache works offline. A nil sums
+// checks nothing and records nothing.
 func Fetch(ctx context.Context, c *Cache, sums *Sums, refs []Ref, progress io.Writer) (map[Ref]string, error) {
 	if progress == nil {
 		progress = io.Discard
+	}
+	if sums == nil {
+		sums = NewSums()
 	}
 	f := &fetcher{c: c, sums: sums, progress: progress, indexes: map[string]*repo.IndexFile{}, indexErrs: map[string]error{}}
 	out := map[Ref]string{}

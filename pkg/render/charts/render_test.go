@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -384,6 +385,31 @@ func TestRenderDeterministic(t *testing.T) {
 			t.Fatal("two renders of one chart differ")
 		}
 	}
+}
+
+// Render may run for many HelmReleases at once (go test -race checks it).
+func TestRenderConcurrent(t *testing.T) {
+	ch := testChart(t)
+	want, err := Render(ch, release())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			r := release()
+			r.Values = map[string]any{"replicas": i + 1}
+			got, err := Render(ch, r)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if len(got) != len(want) {
+				t.Errorf("render %d: %d objects, want %d", i, len(got), len(want))
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestRenderNeedsNameAndNamespace(t *testing.T) {
