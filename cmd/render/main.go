@@ -13,13 +13,8 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/polylab/polylab-gitops/pkg/render"
-	"github.com/polylab/polylab-gitops/pkg/render/component"
-	"github.com/polylab/polylab-gitops/pkg/render/model"
 	"github.com/polylab/polylab-gitops/pkg/render/review"
-	"github.com/polylab/polylab-gitops/pkg/render/secrets"
 	"github.com/polylab/polylab-gitops/pkg/render/tree"
 )
 
@@ -47,7 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	base := flags.String("base", "", "with -diff, compare with the output directory as committed at git `ref` instead of the working tree")
 	format := flags.String("format", "text", "with -diff, print `text` for a terminal or markdown for a pull-request comment")
 	cpuProfile := flags.String("cpuprofile", "", "write a CPU profile of the run to `file`, for go tool pprof")
-	makeSecrets := flags.Bool("secrets", false, "create every Secret the model declares that the secrets folder lacks, SOPS-encrypted to the age recipients of .sops.yaml; render nothing else")
+	makeSecrets := flags.Bool("secrets", false, "create every Secret the model declares that the secrets folder lacks, SOPS-encrypted to the age recipients of .sops.yaml, and render nothing (runs render-secrets)")
 	flags.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./cmd/render [flags]\n\n")
 		fmt.Fprintf(stderr, "Renders the cluster described in CUE into the folder Flux syncs. A render\n")
@@ -68,6 +63,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if modes := countTrue(*check, *showDiff, *makeSecrets); modes > 1 {
 		fmt.Fprintf(stderr, "render: -check, -diff and -secrets do not go together; pick one\n")
 		return exitUsage
+	}
+	// Modes that need large libraries live in commands of their own, so
+	// that a plain render does not load them (see command.go).
+	if *makeSecrets {
+		return runCommand("render-secrets", without(args, "-secrets"), stdout, stderr)
 	}
 	if (*base != "" || *format != "text") && !*showDiff {
 		fmt.Fprintf(stderr, "render: -base and -format go with -diff\n")
@@ -93,9 +93,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	start := time.Now()
 	cwd, _ := os.Getwd()
-	if *makeSecrets {
-		return createSecrets(stdout, stderr, render.DirSource(*cueDir), *cluster, *out, cwd)
-	}
 	r, err := render.Build(render.DirSource(*cueDir), *cluster)
 	if err != nil {
 		render.PrintError(stderr, err, cwd)
@@ -183,55 +180,4 @@ func countTrue(flags ...bool) int {
 		}
 	}
 	return n
-}
-
-// createSecrets creates the Secrets the model declares and the secrets
-// folder lacks. A value the owner must supply is asked for on the
-// terminal, without echo; without a terminal, its Secret is skipped and
-// named. No value is ever printed.
-func createSecrets(stdout, stderr io.Writer, src render.Source, cluster, out, cwd string) int {
-	m, err := render.Load(src, cluster)
-	if err != nil {
-		render.PrintError(stderr, err, cwd)
-		return exitFailed
-	}
-	dir := filepath.Join(out, model.LayerInfrastructure, component.SecretsDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		fmt.Fprintf(stderr, "render: %v\n", err)
-		return exitFailed
-	}
-	result, err := secrets.Create(secrets.Declared(m), secrets.Options{Dir: dir, RepoRoot: cwd, Ask: askOnTerminal(stderr)})
-	var config *secrets.ConfigError
-	switch {
-	case errors.As(err, &config):
-		fmt.Fprintf(stderr, "render: %v\n\n%s", err, secrets.SOPSConfigHelp)
-		return exitFailed
-	case err != nil:
-		fmt.Fprintf(stderr, "render: %v\n", err)
-		return exitFailed
-	}
-	fmt.Fprint(stdout, result)
-	if len(result.Skipped) > 0 || len(result.Incomplete) > 0 {
-		return exitFailed
-	}
-	return exitOK
-}
-
-// askOnTerminal asks for a value the owner supplies, on the controlling
-// terminal and without echo; with no terminal it asks nothing.
-func askOnTerminal(stderr io.Writer) func(secrets.Secret, secrets.Key) (string, bool) {
-	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-	if err != nil || !term.IsTerminal(int(tty.Fd())) {
-		return nil
-	}
-	return func(s secrets.Secret, k secrets.Key) (string, bool) {
-		fmt.Fprintf(tty, "%s, key %s (%s): ", s.ID(), k.Name, k.Kind)
-		b, err := term.ReadPassword(int(tty.Fd()))
-		fmt.Fprintln(tty)
-		if err != nil {
-			fmt.Fprintf(stderr, "render: reading %s %s: %v\n", s.ID(), k.Name, err)
-			return "", false
-		}
-		return string(b), len(b) > 0
-	}
 }
