@@ -4,7 +4,6 @@ package flux
 
 import (
 	"path"
-	"slices"
 	"strings"
 	"time"
 
@@ -26,11 +25,12 @@ const SyncName = "flux-system"
 // Dir is the folder of the sync objects in the cluster's folder.
 const Dir = "flux-system"
 
-// How long Flux waits for a unit to become healthy: a HelmRelease gets its
-// own 10 minutes to install, so a unit holding one waits longer than that.
+// How long Flux waits for a unit to become healthy. A unit holding a
+// HelmRelease waits releaseMargin longer than the release's own timeout,
+// so that Flux reports the release's failure, not its own impatience.
 const (
 	defaultTimeout = 5 * time.Minute
-	helmTimeout    = 15 * time.Minute
+	releaseMargin  = 5 * time.Minute
 	// reconcileInterval is how often Flux applies a unit again, undoing
 	// drift; a new revision of the repository applies at once.
 	reconcileInterval = 10 * time.Minute
@@ -43,8 +43,10 @@ func Root(m *model.Model) string { return "./clusters/" + m.Name }
 // after the units it depends on.
 func Kustomization(m *model.Model, u component.Unit, dependsOn []string) *kustomizev1.Kustomization {
 	timeout := defaultTimeout
-	if slices.ContainsFunc(u.Objects, func(o kube.Object) bool { return kube.GVK(o).Kind == helmv2.HelmReleaseKind }) {
-		timeout = helmTimeout
+	for _, o := range u.Objects {
+		if hr, ok := o.(*helmv2.HelmRelease); ok && hr.Spec.Timeout != nil {
+			timeout = max(timeout, hr.Spec.Timeout.Duration+releaseMargin)
+		}
 	}
 	if u.Timeout != 0 {
 		timeout = u.Timeout
