@@ -79,6 +79,10 @@ type NuclioFunctionSpec struct {
 	NodeSelector map[string]string           `json:"nodeSelector,omitempty"`
 	Tolerations  []corev1.Toleration         `json:"tolerations,omitempty"`
 	Env          []corev1.EnvVar             `json:"env,omitempty"`
+	// ImagePullSecrets names one Secret, not a list: Nuclio's controller
+	// puts it as the pods' only imagePullSecret (nuclio 1.14.1,
+	// pkg/functionconfig/types.go and functionres/lazy.go).
+	ImagePullSecrets string `json:"imagePullSecrets,omitempty"`
 }
 
 // NuclioTrigger is one of a function's event sources.
