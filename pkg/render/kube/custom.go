@@ -122,6 +122,8 @@ type HelmChartSpec struct {
 	Version         string `json:"version,omitempty"`
 	TargetNamespace string `json:"targetNamespace,omitempty"`
 	CreateNamespace bool   `json:"createNamespace,omitempty"`
+	// ValuesContent is the chart's values, as YAML text.
+	ValuesContent string `json:"valuesContent,omitempty"`
 }
 
 // FluxOperatorGroupVersion is the Flux Operator's API.
