@@ -23,7 +23,7 @@ type Flowchart struct {
 	top       []*Box
 	boxOf     map[string]*Box
 	arrows    []*Arrow
-	arrowOf   map[[2]string]*Arrow
+	arrowOf   map[[3]string]*Arrow
 	classes   []string
 }
 
@@ -61,11 +61,12 @@ type Arrow struct {
 	Dashed bool
 	// Style is a linkStyle for the arrow, such as "stroke:#1a7f37".
 	Style string
+	kind  string
 }
 
 // NewFlowchart starts a flowchart: direction is LR, TB, RL or BT.
 func NewFlowchart(direction string) *Flowchart {
-	return &Flowchart{direction: direction, groupOf: map[string]*Group{}, boxOf: map[string]*Box{}, arrowOf: map[[2]string]*Arrow{}}
+	return &Flowchart{direction: direction, groupOf: map[string]*Group{}, boxOf: map[string]*Box{}, arrowOf: map[[3]string]*Arrow{}}
 }
 
 // Group returns the subgraph of that id, adding it with the label the first
@@ -101,11 +102,16 @@ func (c *Flowchart) Has(id string) bool { return c.boxOf[id] != nil }
 
 // Arrow adds an arrow between two boxes, or adds the label to the one
 // already there, and returns it.
-func (c *Flowchart) Arrow(from, to, label string) *Arrow {
-	key := [2]string{from, to}
+func (c *Flowchart) Arrow(from, to, label string) *Arrow { return c.KindArrow("", from, to, label) }
+
+// KindArrow is Arrow for arrows of a kind: arrows of different kinds
+// between the same boxes are drawn apart (a flow that goes and one that
+// comes).
+func (c *Flowchart) KindArrow(kind, from, to, label string) *Arrow {
+	key := [3]string{from, to, kind}
 	a := c.arrowOf[key]
 	if a == nil {
-		a = &Arrow{From: from, To: to}
+		a = &Arrow{From: from, To: to, kind: kind}
 		c.arrows = append(c.arrows, a)
 		c.arrowOf[key] = a
 	}
@@ -137,7 +143,7 @@ func (c *Flowchart) drawn() []drawnArrow {
 			continue
 		}
 		d := drawnArrow{Arrow: a}
-		if back := c.arrowOf[[2]string{a.To, a.From}]; back != nil && back != a && slices.Equal(back.Labels, a.Labels) &&
+		if back := c.arrowOf[[3]string{a.To, a.From, a.kind}]; back != nil && back != a && slices.Equal(back.Labels, a.Labels) &&
 			back.Sep == a.Sep && back.Dashed == a.Dashed && back.Style == a.Style {
 			d.both = true
 			skip[back] = true

@@ -275,6 +275,9 @@ type Report struct {
 	Groups []Group
 	// Dangers are the changes that need a second look, worst first.
 	Dangers []Danger
+	// Picture is what the change does to the flows, the LoadBalancer IPs
+	// and the Flux Kustomizations.
+	Picture Picture
 }
 
 // Empty reports whether nothing changes.
@@ -343,6 +346,7 @@ func Diff(before, after Files) *Report {
 		r.Groups = append(r.Groups, *g)
 	}
 	r.Dangers = dangers(old, cur, oldText, curText)
+	r.Picture = picture(old, cur)
 	return r
 }
 
