@@ -60,7 +60,9 @@ func NodeGraph(m *model.Model) string {
 
 // Overview is a Mermaid flowchart of the cluster's data paths, without
 // the fence, sized to be read on one screen: one box per app of the apps
-// layer, grouped by namespace; the sources outside the cluster, with the
+// layer, grouped by namespace, naming (for an app of several workloads)
+// those its drawn flows join and the GPU nodes it runs on; the sources
+// outside the cluster, with the
 // LoadBalancer addresses they reach on the arrows; and of the
 // infrastructure only the apps that a flow joins to the outside or to an
 // app (an ingress, a storage UI), the rest named in one box. Arrows are
@@ -137,13 +139,22 @@ func overview(m *model.Model, keep int) *mermaid.Flowchart {
 	c := mermaid.NewFlowchart("LR")
 	links := overviewLinks(m)
 	shown := map[*model.App]bool{}
+	// The workloads of each app that the drawn flows join: its parts on
+	// the paths, named in its box.
+	boundary := map[*model.App][]string{}
+	touch := func(s model.PodSet) {
+		shown[s.App] = true
+		if !slices.Contains(boundary[s.App], s.Workload.Name) {
+			boundary[s.App] = append(boundary[s.App], s.Workload.Name)
+		}
+	}
 	for _, l := range links {
 		if l.From.External != nil {
 			c.Box(nil, externalID(l.From.External.Name), externalLabel(l.From.External), mermaid.Stadium)
 		} else {
-			shown[l.From.App] = true
+			touch(l.From.PodSet)
 		}
-		shown[l.To.App] = true
+		touch(l.To)
 	}
 	infra := c.Group(infrastructureID, "infrastructure")
 	var rest []string
@@ -184,6 +195,9 @@ func overview(m *model.Model, keep int) *mermaid.Flowchart {
 			for _, app := range apps {
 				a := m.App(app)
 				label := a.Name
+				if parts := boundary[a]; len(a.Workloads) > 1 && len(parts) > 0 {
+					label += "<br/><small>" + wrap(parts, " · ") + "</small>"
+				}
 				if where := placement(m, a.PodSets()...); where != "" {
 					label += "<br/><i>" + where + "</i>"
 				}
@@ -425,22 +439,23 @@ func placement(m *model.Model, sets ...model.PodSet) string {
 				for _, g := range n.GPUs {
 					gpus = append(gpus, g.Model)
 				}
-				nodes = append(nodes, n.Name+" ("+strings.Join(gpus, ", ")+")")
+				// A line each: Mermaid wraps a label's lines at 200 px.
+				nodes = append(nodes, mermaid.Text(n.Name)+"<br/>("+mermaid.Text(strings.Join(gpus, ", "))+")")
 			}
-			text := "on GPU node " + strings.Join(nodes, " or ")
+			text := "on GPU node<br/>" + strings.Join(nodes, " or ")
 			if len(nodes) > 1 {
-				text = "on a GPU node: " + strings.Join(nodes, ", ")
+				text = "on a GPU node:<br/>" + strings.Join(nodes, "<br/>")
 			}
 			if !slices.Contains(where, text) {
 				where = append(where, text)
 			}
 		case p.Node != "":
-			if text := "on node " + p.Node; !slices.Contains(where, text) {
+			if text := "on node " + mermaid.Text(p.Node); !slices.Contains(where, text) {
 				where = append(where, text)
 			}
 		}
 	}
-	return mermaid.Text(strings.Join(where, "; "))
+	return strings.Join(where, "; ")
 }
 
 // entryAddresses are the addresses a flow from outside the cluster
