@@ -239,6 +239,6 @@ func ID(prefix, name string) string {
 
 // Text escapes text for a quoted label: quotes and angle brackets become
 // Mermaid's entity codes (labels hold <br/> and <i> of their own).
-func Text(s string) string {
-	return strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;").Replace(s)
-}
+func Text(s string) string { return entities.Replace(s) }
+
+var entities = strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;")

@@ -83,9 +83,12 @@ func Overview(m *model.Model) string {
 // all, else into one box per namespace for that many namespaces and one
 // box for the others.
 func overviewChart(m *model.Model) (*mermaid.Flowchart, int) {
-	c := overview(m, -1)
-	for keep := len(appNamespaces(m)); !fits(c, overviewBoxes, overviewArrows) && keep >= 0; keep-- {
-		c = overview(m, keep)
+	links := overviewLinks(m)
+	namespaces := appNamespaces(m, links)
+	c := overview(m, links, namespaces, -1)
+	// Each namespace kept is a box: no more than the budget can fit.
+	for keep := min(len(namespaces), overviewBoxes); !fits(c, overviewBoxes, overviewArrows) && keep >= 0; keep-- {
+		c = overview(m, links, namespaces, keep)
 		if fits(c, overviewBoxes, overviewArrows) || keep == 0 {
 			return c, keep
 		}
@@ -116,28 +119,29 @@ func overviewLinks(m *model.Model) []model.Link {
 
 // appNamespaces are the namespaces of the apps layer, in the order the
 // flows first name them, then the others by name.
-func appNamespaces(m *model.Model) []string {
+func appNamespaces(m *model.Model, links []model.Link) []string {
 	var out []string
-	for _, l := range overviewLinks(m) {
-		for _, a := range []*model.App{l.From.App, l.To.App} {
-			if a != nil && !infrastructure(a) && !slices.Contains(out, a.Namespace) {
-				out = append(out, a.Namespace)
-			}
-		}
-	}
-	for _, a := range m.Apps {
-		if !infrastructure(a) && !slices.Contains(out, a.Namespace) {
+	seen := map[string]bool{}
+	add := func(a *model.App) {
+		if a != nil && !infrastructure(a) && !seen[a.Namespace] {
+			seen[a.Namespace] = true
 			out = append(out, a.Namespace)
 		}
+	}
+	for _, l := range links {
+		add(l.From.App)
+		add(l.To.App)
+	}
+	for _, a := range m.Apps {
+		add(a)
 	}
 	return out
 }
 
 // overview draws the overview with one box per app (keep -1), or per
 // namespace for the first keep namespaces and one for the others.
-func overview(m *model.Model, keep int) *mermaid.Flowchart {
+func overview(m *model.Model, links []model.Link, namespaces []string, keep int) *mermaid.Flowchart {
 	c := mermaid.NewFlowchart("LR")
-	links := overviewLinks(m)
 	shown := map[*model.App]bool{}
 	// The workloads of each app that the drawn flows join: its parts on
 	// the paths, named in its box.
@@ -170,13 +174,16 @@ func overview(m *model.Model, keep int) *mermaid.Flowchart {
 	if len(rest) > 0 {
 		c.Box(infra, "infrastructure_rest", wrap(rest, ", "), mermaid.Rect)
 	}
-	namespaces := appNamespaces(m)
 	const others = "ns_others"
+	kept := map[string]bool{}
+	for i := range max(0, min(keep, len(namespaces))) {
+		kept[namespaces[i]] = true
+	}
 	boxOf := func(a *model.App) string {
 		switch {
 		case infrastructure(a) || keep < 0:
 			return appID(a.Name)
-		case slices.Index(namespaces, a.Namespace) < keep:
+		case kept[a.Namespace]:
 			return namespaceID(a.Namespace)
 		}
 		return others
@@ -242,32 +249,48 @@ func overview(m *model.Model, keep int) *mermaid.Flowchart {
 // namespace; and past them still, the namespaces outside that its flows
 // name last into one box.
 func NamespaceGraph(m *model.Model, ns *model.Namespace) string {
-	c := namespaceGraph(m, ns, -1)
+	return namespaceDiagram(m, indexFlows(m), ns)
+}
+
+func namespaceDiagram(m *model.Model, idx *flowIndex, ns *model.Namespace) string {
+	c := namespaceGraph(m, idx, ns, -1)
 	if c == nil {
 		return ""
 	}
-	for keep := len(m.Namespaces); !fits(c, namespaceBoxes, namespaceArrows) && keep >= 0; keep-- {
-		c = namespaceGraph(m, ns, keep)
+	for keep := min(len(m.Namespaces), namespaceBoxes); !fits(c, namespaceBoxes, namespaceArrows) && keep >= 0; keep-- {
+		c = namespaceGraph(m, idx, ns, keep)
 	}
 	return c.String()
 }
 
-// namespaceLinks are the links that start or end in the namespace.
-func namespaceLinks(m *model.Model, ns *model.Namespace) []model.Link {
-	var out []model.Link
+// flowIndex finds the links a namespace's diagram draws without going
+// through all of them for each namespace.
+type flowIndex struct {
+	// byNamespace are the links that start or end in a namespace.
+	byNamespace map[string][]model.Link
+	// entries are the links from outside the cluster, by target pod set.
+	entries map[string][]model.Link
+}
+
+func indexFlows(m *model.Model) *flowIndex {
+	idx := &flowIndex{byNamespace: map[string][]model.Link{}, entries: map[string][]model.Link{}}
 	for _, l := range m.Links {
-		if l.From.External == nil && l.From.App.Namespace == ns.Name || l.To.App.Namespace == ns.Name {
-			out = append(out, l)
+		to := l.To.App.Namespace
+		idx.byNamespace[to] = append(idx.byNamespace[to], l)
+		if l.From.External != nil {
+			idx.entries[l.To.Key()] = append(idx.entries[l.To.Key()], l)
+		} else if from := l.From.App.Namespace; from != to {
+			idx.byNamespace[from] = append(idx.byNamespace[from], l)
 		}
 	}
-	return out
+	return idx
 }
 
 // quietPodSets are the namespace's workloads and helpers that no flow
 // joins, which its diagram leaves out.
-func quietPodSets(m *model.Model, ns *model.Namespace) []string {
+func quietPodSets(idx *flowIndex, ns *model.Namespace) []string {
 	used := map[string]bool{}
-	for _, l := range namespaceLinks(m, ns) {
+	for _, l := range idx.byNamespace[ns.Name] {
 		used[l.From.String()] = true
 		used[l.To.Key()] = true
 	}
@@ -285,9 +308,9 @@ func quietPodSets(m *model.Model, ns *model.Namespace) []string {
 // namespaceGraph draws a namespace's diagram with a box per workload
 // (keep -1), or per app inside and per namespace outside, for the first
 // keep namespaces outside and one box for the others.
-func namespaceGraph(m *model.Model, ns *model.Namespace, keep int) *mermaid.Flowchart {
+func namespaceGraph(m *model.Model, idx *flowIndex, ns *model.Namespace, keep int) *mermaid.Flowchart {
 	byApp := keep >= 0
-	links := namespaceLinks(m, ns)
+	links := idx.byNamespace[ns.Name]
 	if len(links) == 0 {
 		return nil
 	}
@@ -348,7 +371,10 @@ func namespaceGraph(m *model.Model, ns *model.Namespace, keep int) *mermaid.Flow
 			return c.Box(nil, externalID(e.External.Name), externalLabel(e.External), mermaid.Stadium).ID
 		case !inside(e) && byApp:
 			if i := slices.Index(outside, e.App.Namespace); i >= keep {
-				return c.Box(nil, "ns_others", fmt.Sprintf("%d more namespaces<br/><i>%s</i>", len(outside)-keep, wrap(few(outside[keep:]), ", ")), mermaid.Rect).ID
+				if !c.Has("ns_others") {
+					c.Box(nil, "ns_others", fmt.Sprintf("%d more namespaces<br/><i>%s</i>", len(outside)-keep, wrap(few(outside[keep:]), ", ")), mermaid.Rect)
+				}
+				return "ns_others"
 			}
 			return c.Box(nil, namespaceID(e.App.Namespace), "namespace "+e.App.Namespace, mermaid.Rect).ID
 		case !inside(e):
@@ -378,10 +404,8 @@ func namespaceGraph(m *model.Model, ns *model.Namespace, keep int) *mermaid.Flow
 		if l.From.External != nil || inside(l.From) {
 			continue
 		}
-		for _, in := range m.Links {
-			if in.From.External != nil && in.To.Key() == l.From.Key() {
-				arrow(in)
-			}
+		for _, in := range idx.entries[l.From.Key()] {
+			arrow(in)
 		}
 	}
 	return c

@@ -44,8 +44,10 @@ func cell(s string) string {
 	if s == "" {
 		return "–"
 	}
-	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;").Replace(s)
+	return cellEscapes.Replace(s)
 }
+
+var cellEscapes = strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;")
 
 func row(b *bytes.Buffer, cells ...string) {
 	for i := range cells {
@@ -322,8 +324,9 @@ func layerNamespaces(c *model.Model, infra bool) []*model.Namespace {
 // that flows join, and names those they do not.
 func readmeNamespaces(b *bytes.Buffer, c *model.Model, namespaces []*model.Namespace, intro string) {
 	var quiet []string
+	idx := indexFlows(c)
 	for _, ns := range namespaces {
-		graph := NamespaceGraph(c, ns)
+		graph := namespaceDiagram(c, idx, ns)
 		if graph == "" {
 			quiet = append(quiet, "`"+ns.Name+"`")
 			continue
@@ -331,7 +334,7 @@ func readmeNamespaces(b *bytes.Buffer, c *model.Model, namespaces []*model.Names
 		b.WriteString(intro)
 		intro = ""
 		fmt.Fprintf(b, "\n### Namespace %s\n\n```mermaid\n%s```\n", ns.Name, graph)
-		if quiet := quietPodSets(c, ns); len(quiet) > 0 {
+		if quiet := quietPodSets(idx, ns); len(quiet) > 0 {
 			fmt.Fprintf(b, "\nWithout flows of their own (the DNS and the API aside): %s.\n", strings.Join(quiet, ", "))
 		}
 	}
@@ -351,7 +354,7 @@ func readmeOverview(b *bytes.Buffer, c *model.Model) {
 	switch {
 	case keep < 0:
 		b.WriteString("What the cluster runs and how data moves through it: each box is an app, grouped by namespace, ")
-	case keep == len(appNamespaces(c)):
+	case keep == len(appNamespaces(c, overviewLinks(c))):
 		b.WriteString("What the cluster runs and how data moves through it (too many apps for a box each): each box is a namespace of the apps, naming its apps, ")
 	default:
 		fmt.Fprintf(b, "What the cluster runs and how data moves through it (too many apps for a box each): each box is a namespace of the apps, naming its apps, "+
