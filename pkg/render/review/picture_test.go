@@ -204,8 +204,16 @@ cluster: apps: "test-echo": {
 		t.Errorf("a first render draws a picture, or does not say it is too large:\n%.2000s", md)
 	}
 
-	if _, err := mermaid.Summarize(context.Background(), diagrams...); err != nil {
-		t.Errorf("%v\nthe diagrams, in order: %s", err, strings.Join(where, "; "))
+	summaries, err := mermaid.Summarize(context.Background(), diagrams...)
+	if err != nil {
+		t.Fatalf("%v\nthe diagrams, in order: %s", err, strings.Join(where, "; "))
+	}
+	// A pull request's picture is small: at most 30 boxes and 40 arrows,
+	// as Mermaid counts them (the READMEs' bounds are pkg/render/docs's).
+	for i, s := range summaries {
+		if !strings.Contains(where[i], "README") && (s.Nodes > 30 || s.Edges > 40) {
+			t.Errorf("%s: %d boxes and %d arrows, more than a picture of a change should hold", where[i], s.Nodes, s.Edges)
+		}
 	}
 }
 
