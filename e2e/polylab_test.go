@@ -28,6 +28,7 @@ import (
 	"github.com/polylab/polylab-gitops/pkg/render"
 	"github.com/polylab/polylab-gitops/pkg/render/component"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
+	"github.com/polylab/polylab-gitops/pkg/render/secrets"
 	"github.com/polylab/polylab-gitops/pkg/render/tree"
 )
 
@@ -50,6 +51,7 @@ var (
 	poolGVK          = schema.GroupVersionKind{Group: "metallb.io", Version: "v1beta1", Kind: "IPAddressPool"}
 	functionGVK      = schema.GroupVersionKind{Group: "nuclio.io", Version: "v1beta1", Kind: "NuclioFunction"}
 	jobGVK           = schema.GroupVersionKind{Group: "batch", Version: "v1", Kind: "Job"}
+	secretGVK        = schema.GroupVersionKind{Version: "v1", Kind: "Secret"}
 	policyGVK        = schema.GroupVersionKind{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"}
 )
 
@@ -79,9 +81,16 @@ func TestPolylab(t *testing.T) {
 	work := t.TempDir()
 	renderInto(t, m, work)
 	assertCommittedTree(t, work, repo.URL())
+	// The owner's Secrets, as render -secrets makes them: encrypted to the
+	// age key the bootstrap gives Flux.
+	identity, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := createSecrets(t, m, work, identity)
 	first := repo.Push(work, "polylab as committed")
 
-	applySync(t, c, m, work)
+	applySync(t, c, m, work, identity)
 	// Every unit but the function's, which waits for Nuclio (below).
 	waitAllApplied(t, c, work, repo.Revision(first), function)
 	t.Run("function health follows Nuclio's state", func(t *testing.T) { assertFunctionHealth(t, c) })
@@ -93,6 +102,7 @@ func TestPolylab(t *testing.T) {
 	t.Run("GPU function", func(t *testing.T) { assertGPUFunction(t, c, m) })
 	t.Run("NetworkPolicies", func(t *testing.T) { assertPolicies(t, c, work) })
 	t.Run("Nuclio deploy state survives Flux", func(t *testing.T) { assertDeployStateSurvives(t, c, m) })
+	t.Run("SOPS Secrets decrypted by Flux", func(t *testing.T) { assertSecrets(t, c, declared) })
 
 	// A change: drop the YOLO11 function and its flows, move Longhorn's UI.
 	oldIP, newIP := moveLonghornUI(t, m)
@@ -231,12 +241,8 @@ func assertCommittedTree(t *testing.T, root, testURL string) {
 // age key SOPS decrypts with (a fresh key: the tree holds no encrypted
 // file here) and the rendered sync objects, with the wait patches
 // explained on TestPolylab.
-func applySync(t *testing.T, c *cluster.Cluster, m *model.Cluster, root string) {
+func applySync(t *testing.T, c *cluster.Cluster, m *model.Cluster, root string, identity *age.X25519Identity) {
 	t.Helper()
-	identity, err := age.GenerateX25519Identity()
-	if err != nil {
-		t.Fatal(err)
-	}
 	key := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1", "kind": "Secret",
 		"metadata":   map[string]any{"name": m.Flux.SOPS.SecretName, "namespace": cluster.FluxNamespace},
@@ -260,6 +266,62 @@ func applySync(t *testing.T, c *cluster.Cluster, m *model.Cluster, root string) 
 	if err := c.ApplyObjects(t.Context(), objs...); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// createSecrets writes .sops.yaml at the repository's root, naming the
+// identity's recipient as the README says, and creates every Secret the
+// model declares with pkg/render/secrets, as render -secrets does.
+func createSecrets(t *testing.T, m *model.Cluster, root string, identity *age.X25519Identity) []secrets.Secret {
+	t.Helper()
+	config := "creation_rules:\n  - path_regex: ^clusters/[^/]+/infrastructure/secrets/.*\\.sops\\.yaml$\n" +
+		"    encrypted_regex: ^(data|stringData)$\n    age: " + identity.Recipient().String() + "\n"
+	if err := os.WriteFile(filepath.Join(root, ".sops.yaml"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	valid, err := model.Validate(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := secrets.Declared(valid)
+	dir := filepath.Join(root, clusterDir, model.LayerInfrastructure, component.SecretsDir)
+	result, err := secrets.Create(declared, secrets.Options{Dir: dir, RepoRoot: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(result.Created) != len(declared) || len(declared) == 0 {
+		t.Fatalf("created %d of %d Secrets:\n%s", len(result.Created), len(declared), result)
+	}
+	return declared
+}
+
+// assertSecrets checks that the real kustomize-controller decrypted every
+// SOPS file with the age key and applied it: each declared Secret is live
+// with exactly the declared keys and no empty value. (The values are the
+// test's own; it never prints them.)
+func assertSecrets(t *testing.T, c *cluster.Cluster, declared []secrets.Secret) {
+	for _, s := range declared {
+		live := get(t, c, secretGVK, s.Namespace, s.Name)
+		data, _, _ := unstructured.NestedStringMap(live.Object, "data")
+		var want, got []string
+		for _, k := range s.Keys {
+			want = append(want, k.Name)
+		}
+		for k, v := range data {
+			got = append(got, k)
+			if v == "" {
+				t.Errorf("Secret %s: key %s is empty", s.ID(), k)
+			}
+			if strings.HasPrefix(v, "ENC[") {
+				t.Errorf("Secret %s: key %s is still encrypted", s.ID(), k)
+			}
+		}
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("Secret %s has keys %v, want %v", s.ID(), got, want)
+		}
+	}
+	t.Logf("%d Secrets decrypted by kustomize-controller and live", len(declared))
 }
 
 // reconcileNow asks the GitRepository to fetch now, rather than in 10s.

@@ -43,6 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	base := flags.String("base", "", "with -diff, compare with the output directory as committed at git `ref` instead of the working tree")
 	format := flags.String("format", "text", "with -diff, print `text` for a terminal or markdown for a pull-request comment")
 	cpuProfile := flags.String("cpuprofile", "", "write a CPU profile of the run to `file`, for go tool pprof")
+	makeSecrets := flags.Bool("secrets", false, "create every Secret the model declares that the secrets folder lacks, SOPS-encrypted to the age recipients of .sops.yaml, and render nothing (runs render-secrets)")
 	flags.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./cmd/render [flags]\n\n")
 		fmt.Fprintf(stderr, "Renders the cluster described in CUE into the folder Flux syncs. A render\n")
@@ -60,9 +61,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "render: unexpected argument %q; see -h\n", flags.Arg(0))
 		return exitUsage
 	}
-	if *check && *showDiff {
-		fmt.Fprintf(stderr, "render: -check and -diff do not go together; pick one\n")
+	if modes := countTrue(*check, *showDiff, *makeSecrets); modes > 1 {
+		fmt.Fprintf(stderr, "render: -check, -diff and -secrets do not go together; pick one\n")
 		return exitUsage
+	}
+	// Modes that need large libraries live in commands of their own, so
+	// that a plain render does not load them (see command.go).
+	if *makeSecrets {
+		return runCommand("render-secrets", without(args, "-secrets"), stdout, stderr)
 	}
 	if (*base != "" || *format != "text") && !*showDiff {
 		fmt.Fprintf(stderr, "render: -base and -format go with -diff\n")
@@ -226,4 +232,14 @@ func printDiff(stdout, stderr io.Writer, before review.Files, t *tree.Tree, h re
 		return exitFailed
 	}
 	return exitOK
+}
+
+func countTrue(flags ...bool) int {
+	n := 0
+	for _, f := range flags {
+		if f {
+			n++
+		}
+	}
+	return n
 }

@@ -55,7 +55,7 @@ cluster: schema.#Cluster & {
 		layer:         "apps"
 		description:   "a web server"
 		openNamespace: false
-		secrets: [{name: "web-env", keys: ["token"]}]
+		secrets: [{name: "web-env", keys: ["token"], type: "Opaque", generate: token: password: 32}]
 		container: {
 			image:    versions.images.nginx
 			replicas: 1
@@ -96,7 +96,7 @@ cluster: apps: detector: {
 	namespace:   "web"
 	component:   "nuclio-function"
 	description: "a function"
-	function: {image: "ghcr.io/example/detector:1.0", deployerImage: "registry.k8s.io/kubectl:v1.35.6", runtime: "python:3.11", handler: "main:handler", project: "cvat", minReplicas: 1, maxReplicas: 1, eventTimeout: "30s"}
+	function: {image: "ghcr.io/example/detector:1.0", deployerImage: "registry.k8s.io/kubectl:v1.35.6", runtime: "python:3.11", handler: "main:handler", project: "cvat", minReplicas: 1, maxReplicas: 1, eventTimeout: "30s", labels: ["person"]}
 	workloads: [{name: "function", selector: "nuclio.io/function-name": "detector"}]
 }
 cluster: apps: cvat: {
@@ -197,6 +197,8 @@ func TestSchemaMessages(t *testing.T) {
 		{"a flow's port number", `port: 9898, purpose`, `port: 0, purpose`, "flows.1.port"},
 		{"a flow's port of another type", `port: 9898, purpose`, `port: true, purpose`, "flows.1.port"},
 		{"a function's project", `project: "cvat"`, `project: "CVAT"`, "apps.detector.function.project"},
+		{"a function's label", `labels: ["person"]`, `labels: [""]`, "apps.detector.function.labels.0"},
+		{"a Secret's type", `type: "Opaque"`, `type: "opaque"`, "apps.web.secrets.0.type"},
 		{"a function's replicas", `minReplicas: 1`, `minReplicas: -1`, "apps.detector.function.minReplicas"},
 		{"a function's most replicas", `maxReplicas: 1`, `maxReplicas: 0`, "apps.detector.function.maxReplicas"},
 		{"a function's timeout", `eventTimeout: "30s"`, `eventTimeout: "30 s"`, "apps.detector.function.eventTimeout"},

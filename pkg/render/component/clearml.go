@@ -135,8 +135,7 @@ func ClearML(m *model.Model, app *model.App, s ClearMLSettings) ([]Unit, error) 
 			objects = append(objects, loadBalancerServices(w, w.Workload.LoadBalancers)...)
 		}
 	}
-	u := appUnit(app, objects...)
-	u.Timeout = slowChartTimeout
+	u := appUnit(app, withReleaseTimeout(objects, slowReleaseTimeout)...)
 	u.Pods = chartPods(app)
 	return []Unit{u}, nil
 }

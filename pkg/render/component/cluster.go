@@ -76,7 +76,7 @@ func DeclaredSecrets(m *model.Model) []DeclaredSecret {
 			for _, s := range app.Secrets {
 				i := slices.IndexFunc(out, func(d DeclaredSecret) bool { return d.Namespace == ns.Name && d.Name == s.Name })
 				if i < 0 {
-					out = append(out, DeclaredSecret{Namespace: ns.Name, SecretRef: model.SecretRef{Name: s.Name, Description: s.Description}})
+					out = append(out, DeclaredSecret{Namespace: ns.Name, SecretRef: model.SecretRef{Name: s.Name, Description: s.Description, Type: s.Type}})
 					i = len(out) - 1
 				}
 				d := &out[i]
@@ -85,6 +85,12 @@ func DeclaredSecrets(m *model.Model) []DeclaredSecret {
 					if !slices.Contains(d.Keys, k) {
 						d.Keys = append(d.Keys, k)
 					}
+				}
+				for k, g := range s.Generate {
+					if d.Generate == nil {
+						d.Generate = map[string]model.Generate{}
+					}
+					d.Generate[k] = g
 				}
 			}
 		}
@@ -101,20 +107,53 @@ func secretsREADME(m *model.Model) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Secrets of %s\n\n", m.Name)
 	fmt.Fprintf(&b, "Flux applies every file in this folder and decrypts it with the age key in Secret\n")
-	fmt.Fprintf(&b, "`flux-system/%s`. Only SOPS-encrypted files belong here; render writes none.\n\n", m.Flux.SOPS.SecretName)
-	b.WriteString("To add one (with `.sops.yaml` at the repository root naming your age public key):\n\n")
+	fmt.Fprintf(&b, "`flux-system/%s`. Only SOPS-encrypted files belong here, one Secret each, named\n", m.Flux.SOPS.SecretName)
+	b.WriteString("`<namespace>-<name>.sops.yaml`; a render never changes them.\n\n")
+	b.WriteString("Create every Secret below that is missing, with generated values, encrypted to the age recipients\n")
+	b.WriteString("of `.sops.yaml` at the repository root (the command explains how to write it when it is missing):\n\n")
+	fmt.Fprintf(&b, "```sh\ngo run ./cmd/render -cluster %s -secrets\n```\n\n", m.Name)
+	b.WriteString("It asks for the values only you have (`supplied`), leaves existing Secrets alone, and prints no value.\n")
+	b.WriteString("To add one by hand:\n\n")
 	b.WriteString("```sh\n")
 	b.WriteString("kubectl create secret generic NAME -n NAMESPACE --from-literal=KEY=VALUE --dry-run=client -o yaml \\\n")
 	b.WriteString("  | sops --encrypt --encrypted-regex '^(data|stringData)$' --input-type yaml --output-type yaml /dev/stdin \\\n")
 	fmt.Fprintf(&b, "  > clusters/%s/infrastructure/secrets/NAMESPACE-NAME.sops.yaml\n", m.Name)
 	b.WriteString("```\n\n")
+	declared := DeclaredSecrets(m)
+	if slices.ContainsFunc(declared, func(s DeclaredSecret) bool { return s.Type == model.SecretDockerConfig }) {
+		b.WriteString("A registry login (type `" + model.SecretDockerConfig + "`) is made the same way by\n")
+		b.WriteString("`kubectl create secret docker-registry NAME -n NAMESPACE --docker-server=REGISTRY --docker-username=USER --docker-password=TOKEN`.\n\n")
+	}
 	b.WriteString("| namespace | Secret | keys | used by |\n|---|---|---|---|\n")
-	for _, s := range DeclaredSecrets(m) {
+	for _, s := range declared {
 		keys := make([]string, len(s.Keys))
 		for i, k := range s.Keys {
 			keys[i] = "`" + k + "`"
+			if g, ok := s.Generate[k]; ok {
+				keys[i] += " (" + describeGenerate(g) + ")"
+			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", s.Namespace, s.Name, strings.Join(keys, ", "), strings.Join(s.Apps, ", "))
+		name := s.Name
+		if s.Type == model.SecretDockerConfig {
+			name += " (registry login)"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", s.Namespace, name, strings.Join(keys, ", "), strings.Join(s.Apps, ", "))
 	}
 	return b.Bytes()
+}
+
+// describeGenerate says how render -secrets makes a value, for the README;
+// a fixed value is no secret and is shown.
+func describeGenerate(g model.Generate) string {
+	switch {
+	case g.Value != nil:
+		return fmt.Sprintf("%q", *g.Value)
+	case g.Supplied != nil:
+		return "yours to supply: " + *g.Supplied
+	case g.Hex > 0:
+		return fmt.Sprintf("%d random bytes, hex", g.Hex)
+	case g.Base64 > 0:
+		return fmt.Sprintf("%d random bytes, base64", g.Base64)
+	}
+	return fmt.Sprintf("a password of %d characters", g.Password)
 }

@@ -279,19 +279,52 @@ type SecretRef struct {
 	Name        string   `json:"name"`
 	Keys        []string `json:"keys"`
 	Description string   `json:"description,omitempty"`
+	// Type is the Secret's type: SecretOpaque or SecretDockerConfig.
+	Type string `json:"type"`
+	// Generate says how render -secrets makes a key's value; a key it
+	// does not name gets a random password.
+	Generate map[string]Generate `json:"generate,omitempty"`
+}
+
+// The types of Secret an app may declare.
+const (
+	// SecretOpaque holds whatever keys the app reads.
+	SecretOpaque = "Opaque"
+	// SecretDockerConfig is a registry login: kubelet reads its one key,
+	// SecretDockerConfigKey, for imagePullSecrets only from a Secret of
+	// this type (corev1.SecretTypeDockerConfigJson).
+	SecretDockerConfig = "kubernetes.io/dockerconfigjson"
+	// SecretDockerConfigKey is the key of a SecretDockerConfig Secret.
+	SecretDockerConfigKey = ".dockerconfigjson"
+)
+
+// Generate is how render -secrets makes one value: exactly one field is set.
+type Generate struct {
+	// Password is the length of a random password of letters and digits.
+	Password int `json:"password,omitempty"`
+	// Hex and Base64 are numbers of random bytes, written so.
+	Hex    int `json:"hex,omitempty"`
+	Base64 int `json:"base64,omitempty"`
+	// Value is a fixed value that is no secret, such as a user name.
+	Value *string `json:"value,omitempty"`
+	// Supplied marks a value only the owner has; it says where to find it.
+	Supplied *string `json:"supplied,omitempty"`
 }
 
 // NuclioFunction is a serverless function deployed from a prebuilt image.
 type NuclioFunction struct {
-	Image         string            `json:"image"`
-	Project       string            `json:"project"`
-	Runtime       string            `json:"runtime"`
-	Handler       string            `json:"handler"`
-	MinReplicas   int               `json:"minReplicas"`
-	MaxReplicas   int               `json:"maxReplicas"`
-	EventTimeout  Duration          `json:"eventTimeout"`
-	Annotations   map[string]string `json:"annotations"`
-	DeployerImage string            `json:"deployerImage"`
+	Image        string            `json:"image"`
+	Project      string            `json:"project"`
+	Runtime      string            `json:"runtime"`
+	Handler      string            `json:"handler"`
+	MinReplicas  int               `json:"minReplicas"`
+	MaxReplicas  int               `json:"maxReplicas"`
+	EventTimeout Duration          `json:"eventTimeout"`
+	Annotations  map[string]string `json:"annotations"`
+	Labels       []string          `json:"labels"`
+	// ImagePullSecret names the app's registry login Secret, if any.
+	ImagePullSecret string `json:"imagePullSecret,omitempty"`
+	DeployerImage   string `json:"deployerImage"`
 }
 
 // Workload is a set of pods: what a Service selects and a flow names.
