@@ -298,6 +298,20 @@ const (
 	SecretDockerConfigKey = ".dockerconfigjson"
 )
 
+// ways names the fields of g that are set; a valid Generate has one.
+func (g Generate) ways() []string {
+	var out []string
+	for _, w := range []struct {
+		name string
+		set  bool
+	}{{"password", g.Password != 0}, {"hex", g.Hex != 0}, {"base64", g.Base64 != 0}, {"value", g.Value != nil}, {"supplied", g.Supplied != nil}} {
+		if w.set {
+			out = append(out, w.name)
+		}
+	}
+	return out
+}
+
 // Generate is how render -secrets makes one value: exactly one field is set.
 type Generate struct {
 	// Password is the length of a random password of letters and digits.

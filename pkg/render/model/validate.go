@@ -370,6 +370,14 @@ func (v *validator) secrets() {
 					v.add(at, "Secret %s has no key %s to generate%s; it lists %s", s.Name, k, DidYouMean(k, s.Keys), strings.Join(s.Keys, ", "))
 					continue
 				}
+				if n := s.Generate[k].ways(); len(n) != 1 {
+					what := "names no way to make it"
+					if len(n) > 1 {
+						what = "names " + strings.Join(n, " and ") + ", and a key is made one way"
+					}
+					v.add(at, "generate.%s of Secret %s %s: keep one of password, hex, base64, value or supplied", k, s.Name, what)
+					continue
+				}
 				key := id + "/" + k
 				if prev, ok := ways[key]; ok && !reflect.DeepEqual(prev.g, s.Generate[k]) {
 					v.addRelated(at, []Path{prev.at}, "apps say two ways to make key %s of Secret %s; one Secret has one value, so say it alike (or in one app only)", k, id)
