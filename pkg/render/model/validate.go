@@ -20,6 +20,7 @@ func Validate(c *Cluster) (*Model, error) {
 	v.loadBalancers()
 	v.apps()
 	v.flows()
+	v.createdBy()
 	if len(v.problems) > 0 {
 		return nil, v.problems
 	}
