@@ -140,7 +140,12 @@ func decodeStrict(v cue.Value) (*model.Cluster, error) {
 type locator struct{ cluster cue.Value }
 
 // Position is where the value at path is written, or its closest parent.
+// The owner's files come first: a value that unifies the owner's with the
+// schema's (a struct, a list) is where the owner wrote it, and a value
+// only the schema writes (a default) is its closest parent the owner
+// wrote, when there is one.
 func (l locator) Position(p model.Path) token.Pos {
+	var fallback token.Pos
 	for n := len(p); n >= 0; n-- {
 		var sels []cue.Selector
 		for _, s := range p[:n] {
@@ -151,11 +156,36 @@ func (l locator) Position(p model.Path) token.Pos {
 				sels = append(sels, cue.Index(s))
 			}
 		}
-		if at := l.cluster.LookupPath(cue.MakePath(sels...)); at.Exists() {
-			if pos := at.Pos(); pos.IsValid() {
+		at := l.cluster.LookupPath(cue.MakePath(sels...))
+		if !at.Exists() {
+			continue
+		}
+		if pos := ownerPosition(at); pos.IsValid() {
+			return pos
+		}
+		if pos := at.Pos(); pos.IsValid() && !fallback.IsValid() {
+			fallback = pos
+		}
+	}
+	return fallback
+}
+
+// ownerPosition is where the owner wrote a value: its position, or that
+// of the first of the values it unifies that is outside the schema.
+func ownerPosition(v cue.Value) token.Pos {
+	if pos := v.Pos(); pos.IsValid() && !inSchema(pos) {
+		return pos
+	}
+	if op, args := v.Expr(); op == cue.AndOp {
+		for _, a := range args {
+			if pos := a.Pos(); pos.IsValid() && !inSchema(pos) {
 				return pos
 			}
 		}
 	}
 	return token.NoPos
+}
+
+func inSchema(pos token.Pos) bool {
+	return filepath.Base(filepath.Dir(pos.Filename())) == schemaDir
 }
