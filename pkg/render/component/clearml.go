@@ -138,5 +138,14 @@ func ClearML(m *model.Model, app *model.App, s ClearMLSettings) ([]Unit, error) 
 	u := appUnit(app, objects...)
 	u.Timeout = slowChartTimeout
 	u.Pods = chartPods(app)
+	u.ValueOrigins = map[string]model.Path{
+		"clearml.existingSecret":                          app.Path("secrets"),
+		"externalServices.mongodbConnectionStringAuth":    app.Path("settings", "mongodbApp"),
+		"externalServices.mongodbConnectionStringBackend": app.Path("settings", "mongodbApp"),
+		"externalServices.dragonflyHost":                  app.Path("settings", "redisApp"),
+		"externalServices.dragonflyPort":                  app.Path("settings", "redisApp"),
+		"fileserver.storage":                              app.Path("settings", "fileserverSize"),
+		"elasticsearch.volumeClaimTemplate":               app.Path("settings", "elasticsearchSize"),
+	}
 	return []Unit{u}, nil
 }
