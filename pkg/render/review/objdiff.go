@@ -70,6 +70,9 @@ const (
 // groupOf names what applies a file, from its folder: <layer>/<unit>/...
 // belongs to the Flux Kustomization <unit>.
 func groupOf(p string) string {
+	if g := chartGroupOf(p); g != "" {
+		return g
+	}
 	parts := strings.Split(p, "/")
 	switch {
 	case parts[0] == host.Dir:
@@ -349,13 +352,15 @@ func Diff(before, after Files) *Report {
 // compareGroups orders flux-system first, the docs and the hosts last.
 func compareGroups(a, b string) int {
 	rank := func(g string) int {
-		switch g {
-		case FluxSystem:
+		switch {
+		case g == FluxSystem:
 			return 0
-		case DocsGroup:
+		case isChartGroup(g):
 			return 2
-		case HostsGroup:
+		case g == DocsGroup:
 			return 3
+		case g == HostsGroup:
+			return 4
 		}
 		return 1
 	}
