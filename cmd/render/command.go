@@ -77,3 +77,8 @@ func inModule() bool {
 func without(args []string, flag string) []string {
 	return slices.DeleteFunc(slices.Clone(args), func(a string) bool { return a == flag || a == "-"+flag })
 }
+
+// has reports whether args hold the flag (written -flag or --flag).
+func has(args []string, flag string) bool {
+	return slices.ContainsFunc(args, func(a string) bool { return a == flag || a == "-"+flag })
+}
