@@ -269,7 +269,7 @@ func (c *checker) ports(s model.PodSet, pods []*pod) {
 		switch {
 		case ok:
 		case !declared:
-			c.report.note("%s: port %s (%s/%s) not checked: %s declare no container port and no probe", s.Key(), port.Name, port.PodPorts(), proto, podList(pods))
+			c.report.note("%s: port %s (%s/%s): %s declare no container port and no probe", s.Key(), port.Name, port.PodPorts(), proto, podList(pods))
 		default:
 			fix := ""
 			if len(all) == 1 && !port.IsRange() {
@@ -351,7 +351,7 @@ func (c *checker) loadBalancers() {
 				}
 				switch {
 				case svc == nil && !charted:
-					c.report.note("%s: the LoadBalancer on %s not checked: nothing in the tree renders its Service (app %s's component configures software the tree does not hold)", s.Key(), ip, app.Name)
+					c.report.note("%s: the LoadBalancer on %s: nothing in the tree renders its Service (app %s's component configures software the tree does not hold)", s.Key(), ip, app.Name)
 					continue
 				case svc == nil:
 					c.report.add(model.Problemf(at.With("ip"), "%s: no Service carries the LoadBalancer IP %s (annotation %s): neither %s nor the app's unit renders one; the chart's values must make a Service of type LoadBalancer with that annotation, or the component must render one",
@@ -375,7 +375,7 @@ func (c *checker) serviceReaches(s model.PodSet, at model.Path, lb model.LoadBal
 	pods := c.selected(svc.Namespace, svc.Spec.Selector)
 	if len(svc.Spec.Selector) == 0 || len(pods) == 0 {
 		if len(svc.Spec.Selector) > 0 && s.Workload.CreatedBy != "" && matches(svc.Spec.Selector, s.Workload.Selector) {
-			c.report.note("%s: the ports of the LoadBalancer on %s not checked: %s selects pods created at run time", s.Key(), lb.IP, name)
+			c.report.note("%s: the ports of the LoadBalancer on %s: %s selects pods created at run time", s.Key(), lb.IP, name)
 			return
 		}
 		c.report.add(model.Problemf(at.With("ip"), "%s: the LoadBalancer on %s is %s, which selects no pod the charts or the tree render (selector %s)", s.Key(), lb.IP, name, labelString(svc.Spec.Selector)))
@@ -412,7 +412,7 @@ func (c *checker) serviceReaches(s model.PodSet, at model.Path, lb model.LoadBal
 				what = fmt.Sprintf("it does not listen on %d/%s (it listens on %s)", target, proto, cmp.Or(listenString(p.listens()), "nothing it declares"))
 			}
 			if ok && len(p.listens()) == 0 {
-				c.report.note("%s: port %d of the LoadBalancer on %s not checked on %s: it declares no container port and no probe", s.Key(), lp.Port, lb.IP, p)
+				c.report.note("%s: port %d of the LoadBalancer on %s, on %s: it declares no container port and no probe", s.Key(), lp.Port, lb.IP, p)
 				reached = append(reached, p.String())
 				continue
 			}
@@ -725,7 +725,7 @@ func (c *checker) values() error {
 		}
 		reads, err := chartReads(hc, r.Release.Values, append(slices.Clone(r.Subcharts), r.Disabled...))
 		if _, ok := err.(budgetError); ok {
-			c.report.note("%s: the values %s reads were not checked: %v", r.Install, r.ChartName(), err)
+			c.report.note("%s: the values %s reads: %v", r.Install, r.ChartName(), err)
 			continue
 		} else if err != nil {
 			return fmt.Errorf("%s: %w", r.Install, err)
