@@ -31,6 +31,14 @@ var clearmlServers = []string{"apiserver", "fileserver", "webserver"}
 // clearmlSecretKeys are the keys the chart reads from clearml.existingSecret.
 var clearmlSecretKeys = []string{"apiserver_key", "apiserver_secret", "secure_auth_token_secret", "test_user_key", "test_user_secret"}
 
+// clearmlChartSecret is the Secret the chart always renders, whatever the
+// values (7.15.0 templates/clearml-secrets.yaml, no condition), with the
+// published default credentials; the pods read clearml.existingSecret
+// instead (templates/_helpers.tpl, clearml.confSecretName). An owner's
+// Secret of that name collides with it: Helm refuses to install over it,
+// or, adopting it, overwrites the owner's keys with the defaults.
+const clearmlChartSecret = "clearml-conf"
+
 // clearmlElasticsearchWorkload is the workload of the bundled Elasticsearch.
 const clearmlElasticsearchWorkload = "elasticsearch"
 
@@ -45,6 +53,10 @@ func ClearML(m *model.Model, app *model.App, s ClearMLSettings) ([]Unit, error) 
 	var problems model.Problems
 	secret, err := secretHolding(app, clearmlSecretKeys...)
 	problems.Add(nil, err)
+	if i := slices.IndexFunc(app.Secrets, func(s model.SecretRef) bool { return s.Name == clearmlChartSecret }); i >= 0 {
+		problems.Add(nil, model.Problemf(app.Path("secrets", i, "name"), "the ClearML chart renders a Secret %s of its own, with the published default credentials, whatever the values; an owner's Secret of that name collides with it (Helm refuses to install, or overwrites the owner's keys); name it otherwise, such as %s-credentials",
+			clearmlChartSecret, app.Name))
+	}
 	mongo, err := backingService(m, app.Path("settings", "mongodbApp"), s.MongoDBApp)
 	problems.Add(nil, err)
 	redis, err := backingService(m, app.Path("settings", "redisApp"), s.RedisApp)

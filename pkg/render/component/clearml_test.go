@@ -213,6 +213,13 @@ func TestClearMLRefuses(t *testing.T) {
 		path: fixed("apps.clearml.secrets"),
 		want: []string{"secure_auth_token_secret"},
 	}, {
+		name: "a Secret named like the chart's own",
+		edit: func(t *testing.T, c *model.Cluster) {
+			editApp(c, "clearml", func(app *model.App) { app.Secrets[0].Name = "clearml-conf" })
+		},
+		path: fixed("apps.clearml.secrets.0.name"),
+		want: []string{"renders a Secret clearml-conf of its own", "such as clearml-credentials"},
+	}, {
 		name: "no Redis app",
 		edit: func(t *testing.T, c *model.Cluster) {
 			editSettings(t, c, "clearml", func(s map[string]any) { delete(s, "redisApp") })
