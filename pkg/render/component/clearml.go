@@ -75,8 +75,11 @@ func ClearML(m *model.Model, app *model.App, s ClearMLSettings) ([]Unit, error) 
 		"externalServices": Values{
 			"mongodbConnectionStringAuth":    fmt.Sprintf("mongodb://%s:%d/auth", mongo.Host, mongo.Port),
 			"mongodbConnectionStringBackend": fmt.Sprintf("mongodb://%s:%d/backend", mongo.Host, mongo.Port),
-			"dragonflyHost":                  redis.Host,
-			"dragonflyPort":                  redis.Port,
+			// Where the pods find Redis when Dragonfly is off (7.15.0
+			// templates/_helpers.tpl, dragonfly.servicename and
+			// dragonfly.serviceport; values.yaml externalServices).
+			"redisHost": redis.Host,
+			"redisPort": redis.Port,
 		},
 	}
 	urls := map[string]string{}
@@ -154,8 +157,8 @@ func ClearML(m *model.Model, app *model.App, s ClearMLSettings) ([]Unit, error) 
 		"clearml.existingSecret":                          app.Path("secrets"),
 		"externalServices.mongodbConnectionStringAuth":    app.Path("settings", "mongodbApp"),
 		"externalServices.mongodbConnectionStringBackend": app.Path("settings", "mongodbApp"),
-		"externalServices.dragonflyHost":                  app.Path("settings", "redisApp"),
-		"externalServices.dragonflyPort":                  app.Path("settings", "redisApp"),
+		"externalServices.redisHost":                      app.Path("settings", "redisApp"),
+		"externalServices.redisPort":                      app.Path("settings", "redisApp"),
 		"fileserver.storage":                              app.Path("settings", "fileserverSize"),
 		"elasticsearch.volumeClaimTemplate":               app.Path("settings", "elasticsearchSize"),
 	}

@@ -29,8 +29,8 @@ func TestClearMLFromModel(t *testing.T) {
 		{"externalServices", map[string]any{
 			"mongodbConnectionStringAuth":    mongoURL + "/auth",
 			"mongodbConnectionStringBackend": mongoURL + "/backend",
-			"dragonflyHost":                  serviceHost(c, redis),
-			"dragonflyPort":                  redis.Workloads[0].Ports[0].Port,
+			"redisHost":                      serviceHost(c, redis),
+			"redisPort":                      redis.Workloads[0].Ports[0].Port,
 		}},
 		{"fileserver.storage.data", map[string]any{"class": app.StorageClass, "size": s.FileserverSize}},
 		{"elasticsearch.volumeClaimTemplate", map[string]any{
