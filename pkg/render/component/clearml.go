@@ -28,8 +28,11 @@ type ClearMLSettings struct {
 // a block of values and a Service named <app>-<server>.
 var clearmlServers = []string{"apiserver", "fileserver", "webserver"}
 
-// clearmlSecretKeys are the keys the chart reads from clearml.existingSecret.
-var clearmlSecretKeys = []string{"apiserver_key", "apiserver_secret", "secure_auth_token_secret", "test_user_key", "test_user_secret"}
+// clearmlSecretKeys are the keys the chart reads from clearml.existingSecret:
+// the API server's (7.15.0 templates/apiserver-deployment.yaml) and the
+// file server's (templates/fileserver-deployment.yaml:90-98, USER_KEY and
+// USER_SECRET), which the values' comment does not list.
+var clearmlSecretKeys = []string{"apiserver_key", "apiserver_secret", "fileserver_key", "fileserver_secret", "secure_auth_token_secret", "test_user_key", "test_user_secret"}
 
 // clearmlChartSecret is the Secret the chart always renders, whatever the
 // values (7.15.0 templates/clearml-secrets.yaml, no condition), with the

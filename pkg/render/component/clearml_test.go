@@ -3,6 +3,7 @@ package component_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -72,7 +73,7 @@ func TestClearMLFromModel(t *testing.T) {
 		t.Error("the unit keeps Flux's default timeout; the chart installs slowly")
 	}
 	// The Secret holds what the chart reads.
-	for _, key := range []string{"apiserver_key", "apiserver_secret", "secure_auth_token_secret", "test_user_key", "test_user_secret"} {
+	for _, key := range []string{"apiserver_key", "apiserver_secret", "fileserver_key", "fileserver_secret", "secure_auth_token_secret", "test_user_key", "test_user_secret"} {
 		if !slices.Contains(app.Secrets[0].Keys, key) {
 			t.Errorf("Secret %s lacks key %s", app.Secrets[0].Name, key)
 		}
@@ -212,6 +213,15 @@ func TestClearMLRefuses(t *testing.T) {
 		},
 		path: fixed("apps.clearml.secrets"),
 		want: []string{"secure_auth_token_secret"},
+	}, {
+		name: "no file server keys",
+		edit: func(t *testing.T, c *model.Cluster) {
+			editApp(c, "clearml", func(app *model.App) {
+				app.Secrets[0].Keys = slices.DeleteFunc(app.Secrets[0].Keys, func(k string) bool { return strings.HasPrefix(k, "fileserver_") })
+			})
+		},
+		path: fixed("apps.clearml.secrets"),
+		want: []string{"fileserver_key, fileserver_secret"},
 	}, {
 		name: "a Secret named like the chart's own",
 		edit: func(t *testing.T, c *model.Cluster) {
