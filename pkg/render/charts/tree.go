@@ -243,6 +243,9 @@ type Rendered struct {
 	Subcharts []Subchart
 	// Disabled are the subcharts the chart carries that the values turn off.
 	Disabled []Subchart
+	// enabled is the chart with the subcharts the values enable, as Helm
+	// installs it, for the checks to read its templates.
+	enabled *helmchart.Chart
 }
 
 // Chart names the chart as messages do: "chart cvat 2.56.1".
@@ -422,19 +425,21 @@ func renderInstall(o Options, in Install, digests map[Ref]string, apis []string,
 		return nil, fmt.Errorf("%s: %w", in, err)
 	}
 	r := &Rendered{Install: in, Chart: ch, Release: rel, Objects: objs}
-	enabled, err := ch.enabled(rel.Values)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", in, err)
-	}
-	all, err := ch.helm()
+	// One fresh copy of the chart: its subcharts as it carries them,
+	// then as the values leave them (ProcessDependencies changes it).
+	hc, err := ch.helm()
 	if err != nil {
 		return nil, err
 	}
+	all := subcharts("", hc)
+	if r.enabled, err = processed(hc, rel.Values); err != nil {
+		return nil, fmt.Errorf("%s: %w", in, err)
+	}
 	on := map[string]bool{}
-	for _, p := range enabledPaths("", enabled) {
+	for _, p := range enabledPaths("", r.enabled) {
 		on[p] = true
 	}
-	for _, s := range subcharts("", all) {
+	for _, s := range all {
 		if on[s.Path] {
 			r.Subcharts = append(r.Subcharts, s)
 		} else {
@@ -444,14 +449,10 @@ func renderInstall(o Options, in Install, digests map[Ref]string, apis []string,
 	return r, nil
 }
 
-// enabled loads the chart with only the subcharts the values enable, as
+// processed removes from a chart the subcharts the values disable, as
 // Helm's install resolves them (conditions, tags, aliases and imported
 // values: chartutil.ProcessDependencies), and returns it.
-func (ch *Chart) enabled(values map[string]any) (*helmchart.Chart, error) {
-	hc, err := ch.helm()
-	if err != nil {
-		return nil, err
-	}
+func processed(hc *helmchart.Chart, values map[string]any) (*helmchart.Chart, error) {
 	v, err := asHelmControllerValues(values)
 	if err != nil {
 		return nil, err
