@@ -18,8 +18,10 @@ NPM     ?= npm
 # (gitignored) when the lockfile is newer than the last install.
 MERMAID      := tools/mermaid
 MERMAID_DEPS := $(MERMAID)/node_modules/.installed
-# The Markdown files make pictures draws: DIAGRAMS='a.md b.mmd' for others.
-DIAGRAMS ?= clusters/$(CLUSTER)/README.md
+# The Markdown files make pictures draws: the cluster README and the picture
+# a pull request's comment draws for a flow change (written by a test of
+# pkg/render/review); DIAGRAMS='a.md b.mmd' for others.
+DIAGRAMS ?= clusters/$(CLUSTER)/README.md $(wildcard pkg/render/review/testdata/picture.$(CLUSTER).md)
 
 .PHONY: all render check charts test unit fuzz lint tools e2e bench function-test mermaid-deps mermaid-check pictures pictures-check
 
@@ -87,7 +89,7 @@ mermaid-check: $(MERMAID_DEPS)
 	cd $(MERMAID) && $(NODE) --test --test-reporter=spec test/*.test.mjs
 	$(NODE) $(MERMAID)/check.mjs $$(git ls-files -co --exclude-standard '*.md' ':!:$(MERMAID)/test')
 
-## pictures: draw the diagrams of $(DIAGRAMS) in headless Chromium into docs/pictures (SVG, PNG) and print their sizes
+## pictures: draw the diagrams of $(DIAGRAMS) (the cluster README's, a pull request's picture) in headless Chromium into docs/pictures (SVG, PNG) and print their sizes
 pictures: $(MERMAID_DEPS)
 	hack/ensure-tools.sh chromium fonts-liberation2:/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf
 	cd $(MERMAID) && $(NODE) --test --test-reporter=spec test/render.chromium.mjs

@@ -88,7 +88,6 @@ func sopsKeys(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-
 func copyDir(from, to string) error {
 	return filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -29,19 +29,35 @@ const Tool = "tools/mermaid"
 // parse. Otherwise its error names each diagram that fails by its position
 // among the arguments (1-based) and the line in it, with Mermaid's message.
 func Check(ctx context.Context, diagrams ...string) error {
+	_, err := Summarize(ctx, diagrams...)
+	return err
+}
+
+// Summary is what Mermaid's parser found in a diagram: its type and, for a
+// flowchart, how many nodes (subgraphs not counted), edges and subgraphs
+// Mermaid stored.
+type Summary struct {
+	Type                    string
+	Nodes, Edges, Subgraphs int
+}
+
+// Summarize parses each diagram as Check does and returns, when all parse,
+// what Mermaid counted in each, in order: a test can bound a diagram's size
+// by Mermaid's own count.
+func Summarize(ctx context.Context, diagrams ...string) ([]Summary, error) {
 	if len(diagrams) == 0 {
-		return nil
+		return nil, nil
 	}
 	dir, err := toolDir()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		return fmt.Errorf("mermaid: node is not on PATH: install Node.js 20.19 or newer, then run make mermaid-deps")
+		return nil, fmt.Errorf("mermaid: node is not on PATH: install Node.js 20.19 or newer, then run make mermaid-deps")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "mermaid", "package.json")); err != nil {
-		return fmt.Errorf("mermaid: the checker's packages are not installed: run make mermaid-deps (npm ci in %s)", Tool)
+		return nil, fmt.Errorf("mermaid: the checker's packages are not installed: run make mermaid-deps (npm ci in %s)", Tool)
 	}
 
 	// One Markdown document, a fenced block per diagram; starts[i] is the
@@ -68,12 +84,35 @@ func Check(ctx context.Context, diagrams ...string) error {
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
-		return nil
+		return summaries(stdout.String(), len(diagrams))
 	case errors.As(err, &exit) && exit.ExitCode() == 1 && ctx.Err() == nil:
-		return failures(stdout.String(), starts)
+		return nil, failures(stdout.String(), starts)
 	default:
-		return fmt.Errorf("mermaid: %s: %v\n%s%s", Tool+"/check.mjs", err, stderr.String(), stdout.String())
+		return nil, fmt.Errorf("mermaid: %s: %v\n%s%s", Tool+"/check.mjs", err, stderr.String(), stdout.String())
 	}
+}
+
+var summaryLine = regexp.MustCompile(`^<stdin>:\d+: ok \(([^,)]+)(?:, (\d+) nodes?, (\d+) edges?(?:, (\d+) subgraphs?)?)?\)$`)
+
+// summaries reads check.mjs's "ok (flowchart, 5 nodes, 3 edges, 2
+// subgraphs)" lines, one per diagram in order.
+func summaries(out string, n int) ([]Summary, error) {
+	var list []Summary
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		m := summaryLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		s := Summary{Type: m[1]}
+		s.Nodes, _ = strconv.Atoi(m[2])
+		s.Edges, _ = strconv.Atoi(m[3])
+		s.Subgraphs, _ = strconv.Atoi(m[4])
+		list = append(list, s)
+	}
+	if len(list) != n {
+		return nil, fmt.Errorf("mermaid: the checker passed %d diagrams and described %d:\n%s", n, len(list), out)
+	}
+	return list, nil
 }
 
 var resultLine = regexp.MustCompile(`^<stdin>:(\d+): (.*)$`)

@@ -3,6 +3,7 @@ package mermaid
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -68,5 +69,33 @@ func TestLongestRun(t *testing.T) {
 		if got := longestRun(s, '`'); got != want {
 			t.Errorf("longestRun(%q) = %d, want %d", s, got, want)
 		}
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	t.Parallel()
+	got, err := Summarize(context.Background(),
+		"flowchart LR\n  subgraph g[\"g\"]\n    a\n  end\n  a --> b\n  b --> c\n",
+		"flowchart TB\n  x\n",
+		"sequenceDiagram\n  A->>B: hi\n",
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Summary{{Type: "flowchart", Nodes: 3, Edges: 2, Subgraphs: 1}, {Type: "flowchart", Nodes: 1}, {Type: "sequence"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("Summarize = %+v, want %+v", got, want)
+	}
+}
+
+func TestSummaries(t *testing.T) {
+	out := "<stdin>:1: ok (flowchart, 1 node, 1 edge, 1 subgraph)\n<stdin>:5: ok (pie)\n"
+	got, err := summaries(out, 2)
+	want := []Summary{{Type: "flowchart", Nodes: 1, Edges: 1, Subgraphs: 1}, {Type: "pie"}}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("summaries = %+v, %v; want %+v", got, err, want)
+	}
+	if _, err := summaries(out, 3); err == nil {
+		t.Error("summaries of 3 diagrams from 2 lines passed")
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/polylab/polylab-gitops/pkg/render"
@@ -188,4 +190,43 @@ func quoteAll(ss []string) []string {
 		out[i] = regexp.QuoteMeta(s)
 	}
 	return out
+}
+
+// TestReleasesRetryInPlace: every HelmRelease retries a failed install or
+// upgrade in place (no uninstall between attempts, no stall after the
+// last), and its Flux Kustomization waits longer than the release does,
+// so that Flux reports the release's failure rather than its own timeout.
+func TestReleasesRetryInPlace(t *testing.T) {
+	for _, cluster := range []string{"example", "polylab"} {
+		r, err := render.Build(embedded, cluster)
+		if err != nil {
+			t.Fatal(err)
+		}
+		units := map[string]*kustomizev1.Kustomization{}
+		for _, ks := range r.Built.Kustomizations {
+			units[ks.Name] = ks
+		}
+		releases := 0
+		for _, o := range r.Built.Objects {
+			hr, ok := o.Typed.(*helmv2.HelmRelease)
+			if !ok {
+				continue
+			}
+			releases++
+			in, up := hr.Spec.Install, hr.Spec.Upgrade
+			if in == nil || in.Strategy == nil || in.Strategy.Name != string(helmv2.ActionStrategyRetryOnFailure) || in.Remediation != nil {
+				t.Errorf("%s: install %+v, want strategy RetryOnFailure and no remediation", o.Ref(), in)
+			}
+			if up == nil || up.Strategy == nil || up.Strategy.Name != string(helmv2.ActionStrategyRetryOnFailure) {
+				t.Errorf("%s: upgrade %+v, want strategy RetryOnFailure", o.Ref(), up)
+			}
+			ks := units[o.Unit]
+			if hr.Spec.Timeout == nil || ks == nil || ks.Spec.Timeout == nil || ks.Spec.Timeout.Duration <= hr.Spec.Timeout.Duration {
+				t.Errorf("%s waits %v; its Kustomization %s must wait longer", o.Ref(), hr.Spec.Timeout, o.Unit)
+			}
+		}
+		if releases == 0 {
+			t.Errorf("%s renders no HelmRelease", cluster)
+		}
+	}
 }

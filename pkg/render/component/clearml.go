@@ -153,8 +153,7 @@ func ClearML(m *model.Model, app *model.App, s ClearMLSettings) ([]Unit, error) 
 			objects = append(objects, loadBalancerServices(w, w.Workload.LoadBalancers)...)
 		}
 	}
-	u := appUnit(app, objects...)
-	u.Timeout = slowChartTimeout
+	u := appUnit(app, withReleaseTimeout(objects, slowReleaseTimeout)...)
 	u.Pods = chartPods(app)
 	u.ValueOrigins = map[string]model.Path{
 		"clearml.existingSecret":                          app.Path("secrets"),

@@ -2,9 +2,11 @@ package component_test
 
 import (
 	"fmt"
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -69,8 +71,8 @@ func TestClearMLFromModel(t *testing.T) {
 	if at, ok := needAt(u, component.StorageClass(app.StorageClass)); !ok || at != "apps.clearml.storageClass" {
 		t.Errorf("unit needs %v, want StorageClass %s (at apps.%s.storageClass)", u.Needs, app.StorageClass, app.Name)
 	}
-	if u.Timeout == 0 {
-		t.Error("the unit keeps Flux's default timeout; the chart installs slowly")
+	if hr := findObject[*helmv2.HelmRelease](t, u.Objects, app.Name); hr.Spec.Timeout == nil || hr.Spec.Timeout.Duration <= 10*time.Minute {
+		t.Errorf("the HelmRelease waits %v, Helm's usual 10m; the chart installs slowly", hr.Spec.Timeout)
 	}
 	// The Secret holds what the chart reads.
 	for _, key := range []string{"apiserver_key", "apiserver_secret", "fileserver_key", "fileserver_secret", "secure_auth_token_secret", "test_user_key", "test_user_secret"} {

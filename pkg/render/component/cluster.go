@@ -76,7 +76,7 @@ func DeclaredSecrets(m *model.Model) []DeclaredSecret {
 			for _, s := range app.Secrets {
 				i := slices.IndexFunc(out, func(d DeclaredSecret) bool { return d.Namespace == ns.Name && d.Name == s.Name })
 				if i < 0 {
-					out = append(out, DeclaredSecret{Namespace: ns.Name, SecretRef: model.SecretRef{Name: s.Name, Description: s.Description}})
+					out = append(out, DeclaredSecret{Namespace: ns.Name, SecretRef: model.SecretRef{Name: s.Name, Description: s.Description, Type: s.Type}})
 					i = len(out) - 1
 				}
 				d := &out[i]
@@ -119,8 +119,13 @@ func secretsREADME(m *model.Model) []byte {
 	b.WriteString("  | sops --encrypt --encrypted-regex '^(data|stringData)$' --input-type yaml --output-type yaml /dev/stdin \\\n")
 	fmt.Fprintf(&b, "  > clusters/%s/infrastructure/secrets/NAMESPACE-NAME.sops.yaml\n", m.Name)
 	b.WriteString("```\n\n")
+	declared := DeclaredSecrets(m)
+	if slices.ContainsFunc(declared, func(s DeclaredSecret) bool { return s.Type == model.SecretDockerConfig }) {
+		b.WriteString("A registry login (type `" + model.SecretDockerConfig + "`) is made the same way by\n")
+		b.WriteString("`kubectl create secret docker-registry NAME -n NAMESPACE --docker-server=REGISTRY --docker-username=USER --docker-password=TOKEN`.\n\n")
+	}
 	b.WriteString("| namespace | Secret | keys | used by |\n|---|---|---|---|\n")
-	for _, s := range DeclaredSecrets(m) {
+	for _, s := range declared {
 		keys := make([]string, len(s.Keys))
 		for i, k := range s.Keys {
 			keys[i] = "`" + k + "`"
@@ -128,7 +133,11 @@ func secretsREADME(m *model.Model) []byte {
 				keys[i] += " (" + describeGenerate(g) + ")"
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", s.Namespace, s.Name, strings.Join(keys, ", "), strings.Join(s.Apps, ", "))
+		name := s.Name
+		if s.Type == model.SecretDockerConfig {
+			name += " (registry login)"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", s.Namespace, name, strings.Join(keys, ", "), strings.Join(s.Apps, ", "))
 	}
 	return b.Bytes()
 }

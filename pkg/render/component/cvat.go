@@ -2,7 +2,6 @@ package component
 
 import (
 	"strings"
-	"time"
 
 	"github.com/polylab/polylab-gitops/pkg/render/kube"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
@@ -36,12 +35,6 @@ type CVATSettings struct {
 	// namespace for its functions.
 	NuclioProjects []string `json:"nuclioProjects,omitempty"`
 }
-
-// slowChartTimeout bounds Flux's wait for a unit whose chart installs
-// slowly (large images, database migrations): longer than the
-// HelmRelease's own timeout, so that Flux reports the release's failure,
-// not its own impatience.
-const slowChartTimeout = 15 * time.Minute
 
 // cvatRedisPort is the only port the CVAT chart connects to Redis on: its
 // CVAT_REDIS_INMEM_PORT is not a value.
@@ -119,8 +112,7 @@ func CVAT(m *model.Model, app *model.App, s CVATSettings) ([]Unit, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := appUnit(app, append(objects, workloadLoadBalancers(app)...)...)
-	u.Timeout = slowChartTimeout
+	u := appUnit(app, append(withReleaseTimeout(objects, slowReleaseTimeout), workloadLoadBalancers(app)...)...)
 	u.Pods = chartPods(app)
 	units := []Unit{u}
 	if projects := nuclioProjects(app, s.NuclioProjects); projects != nil {

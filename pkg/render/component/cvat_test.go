@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+	"time"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
@@ -102,8 +103,8 @@ func TestCVATFromModel(t *testing.T) {
 	if at, ok := needAt(u, component.SecretsKey); !ok || at != "apps.cvat.secrets" {
 		t.Errorf("unit needs %v, want the owner's Secrets (at apps.cvat.secrets)", u.Needs)
 	}
-	if u.Timeout == 0 {
-		t.Error("the unit keeps Flux's default timeout; the chart installs slowly")
+	if hr := findObject[*helmv2.HelmRelease](t, u.Objects, app.Name); hr.Spec.Timeout == nil || hr.Spec.Timeout.Duration <= 10*time.Minute {
+		t.Errorf("the HelmRelease waits %v, Helm's usual 10m; the chart installs slowly", hr.Spec.Timeout)
 	}
 
 	// The Nuclio projects the app's functions belong to, in a unit of

@@ -62,14 +62,23 @@ func chart(app *model.App, computed Values) ([]kube.Object, error) {
 		Spec: helmv2.HelmReleaseSpec{
 			ReleaseName: app.Name,
 			Interval:    metav1.Duration{Duration: time.Hour},
-			Timeout:     &metav1.Duration{Duration: 10 * time.Minute},
+			Timeout:     &metav1.Duration{Duration: releaseTimeout},
+			// A failed install or upgrade is retried in place, every
+			// retryInterval, for as long as it fails. The default
+			// (RemediateOnFailure) uninstalls between a few install
+			// attempts and then stops until someone runs flux reconcile
+			// --force; on a first sync, where a Secret or a StorageClass
+			// arrives minutes after the chart, that stall is the normal
+			// case. An upgrade that fails leaves the working release
+			// running; nothing is rolled back or uninstalled under it
+			// (helm-controller api v1.6.5 InstallStrategy, UpgradeStrategy).
 			Install: &helmv2.Install{
-				CRDs:        helmv2.CreateReplace,
-				Remediation: &helmv2.InstallRemediation{Retries: 3},
+				CRDs:     helmv2.CreateReplace,
+				Strategy: &helmv2.InstallStrategy{Name: string(helmv2.ActionStrategyRetryOnFailure), RetryInterval: &metav1.Duration{Duration: retryInterval}},
 			},
 			Upgrade: &helmv2.Upgrade{
-				CRDs:        helmv2.CreateReplace,
-				Remediation: &helmv2.UpgradeRemediation{Retries: 3},
+				CRDs:     helmv2.CreateReplace,
+				Strategy: &helmv2.UpgradeStrategy{Name: string(helmv2.ActionStrategyRetryOnFailure), RetryInterval: &metav1.Duration{Duration: retryInterval}},
 			},
 		},
 	}
@@ -115,6 +124,26 @@ func chart(app *model.App, computed Values) ([]kube.Object, error) {
 		},
 	}
 	return []kube.Object{source, release}, nil
+}
+
+// How long Helm waits for a release's resources to be ready before it
+// calls the install or upgrade failed, and how soon it tries again.
+const (
+	releaseTimeout = 10 * time.Minute
+	retryInterval  = 2 * time.Minute
+	// slowReleaseTimeout is for charts that install slowly: images of
+	// gigabytes, database migrations at the first start.
+	slowReleaseTimeout = 20 * time.Minute
+)
+
+// withReleaseTimeout gives the HelmRelease among objects another timeout.
+func withReleaseTimeout(objects []kube.Object, d time.Duration) []kube.Object {
+	for _, o := range objects {
+		if hr, ok := o.(*helmv2.HelmRelease); ok {
+			hr.Spec.Timeout = &metav1.Duration{Duration: d}
+		}
+	}
+	return objects
 }
 
 // merge returns base with over merged in: nested maps merge key by key,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -178,6 +179,22 @@ func nuclioFunction(m *model.Model, app *model.App, s model.PodSet) (*kube.Nucli
 	if len(f.Annotations) > 0 {
 		fn.Annotations = maps.Clone(f.Annotations)
 	}
+	if len(f.Labels) > 0 {
+		// One text, read by CVAT from the annotation and by the handler
+		// from the environment, so the two never disagree.
+		spec := CVATLabelSpec(f.Labels)
+		if fn.Annotations == nil {
+			fn.Annotations = map[string]string{}
+		}
+		fn.Annotations[CVATLabelSpecAnnotation] = spec
+		fn.Spec.Env = []corev1.EnvVar{{Name: NuclioLabelsEnv, Value: spec}}
+	}
+	if f.ImagePullSecret != "" {
+		if _, err := registryLogin(app, app.Path("function", "imagePullSecret"), f.ImagePullSecret); err != nil {
+			return nil, err
+		}
+		fn.Spec.ImagePullSecrets = f.ImagePullSecret
+	}
 
 	// Placed as a container app's pod would be: GPU pods onto the GPU
 	// nodes, tolerating their taints, with the GPUs as a limit.
@@ -191,6 +208,55 @@ func nuclioFunction(m *model.Model, app *model.App, s model.PodSet) (*kube.Nucli
 		return nil, err
 	}
 	return fn, nil
+}
+
+// What CVAT and the function read of a function's labels.
+const (
+	// CVATLabelSpecAnnotation is the annotation CVAT reads a function's
+	// labels from (cvat/apps/lambda_manager/views.py, LambdaFunction:
+	// json.loads of metadata.annotations.spec).
+	CVATLabelSpecAnnotation = "spec"
+	// NuclioLabelsEnv is the environment variable the function's handler
+	// reads the same labels from (functions/*/README.md, "The LABELS
+	// contract").
+	NuclioLabelsEnv = "LABELS"
+	// cvatLabelType is the shape of every label: the detectors return
+	// rectangles.
+	cvatLabelType = "rectangle"
+)
+
+// CVATLabelSpec is the JSON list of labels CVAT reads from a function,
+// one label a line so that a pull request shows a changed label as a
+// changed line: [{"id": 0, "name": "person", "type": "rectangle"}, ...],
+// ids in the model's order.
+func CVATLabelSpec(labels []string) string {
+	var b strings.Builder
+	b.WriteString("[\n")
+	for i, l := range labels {
+		name, _ := json.Marshal(l) // a string always encodes
+		fmt.Fprintf(&b, "  {\"id\": %d, \"name\": %s, \"type\": %q}", i, name, cvatLabelType)
+		if i < len(labels)-1 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("]")
+	return b.String()
+}
+
+// registryLogin checks that the Secret a setting at path names is one of
+// the app's, a registry login (type kubernetes.io/dockerconfigjson):
+// kubelet reads no other for an image pull.
+func registryLogin(app *model.App, at model.Path, name string) (string, error) {
+	if _, err := secretSetting(app, at, name, model.SecretDockerConfigKey); err != nil {
+		return "", err
+	}
+	i := slices.IndexFunc(app.Secrets, func(s model.SecretRef) bool { return s.Name == name })
+	if t := app.Secrets[i].Type; t != model.SecretDockerConfig {
+		return "", model.Problemf(app.Path("secrets", i, "type"), "Secret %s logs Nuclio's pods in to the registry, and kubelet reads a login only from a Secret of type %s; set type: %q (it is %s)",
+			name, model.SecretDockerConfig, model.SecretDockerConfig, t)
+	}
+	return name, nil
 }
 
 // nuclioPodLabels are the labels Nuclio puts on a function's pods: the

@@ -2,6 +2,7 @@ package component_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"regexp"
 	"slices"
@@ -39,9 +40,11 @@ func TestNuclioFunctionFromModel(t *testing.T) {
 	fn := findObject[*kube.NuclioFunction](t, u.Objects, app.Name)
 	m := testModel(t, c)
 
-	if fn.Namespace != app.Namespace || fn.Labels[component.NuclioProjectLabel] != f.Project || !maps.Equal(fn.Annotations, f.Annotations) {
+	owned := maps.Clone(fn.Annotations)
+	delete(owned, component.CVATLabelSpecAnnotation) // made from the labels: TestNuclioLabelsOneText
+	if fn.Namespace != app.Namespace || fn.Labels[component.NuclioProjectLabel] != f.Project || !maps.Equal(owned, f.Annotations) {
 		t.Errorf("NuclioFunction %s/%s labels %v annotations %v; want namespace %s, project %s, annotations %v",
-			fn.Namespace, fn.Name, fn.Labels, fn.Annotations, app.Namespace, f.Project, f.Annotations)
+			fn.Namespace, fn.Name, fn.Labels, owned, app.Namespace, f.Project, f.Annotations)
 	}
 	s := fn.Spec
 	if s.Image != f.Image || s.Runtime != f.Runtime || s.Handler != f.Handler || s.EventTimeout != f.EventTimeout.String() || s.Description != app.Description {
@@ -450,4 +453,189 @@ func TestNuclioLongName(t *testing.T) {
 	if !regexp.MustCompile(`-deploy-[0-9a-f]{8}$`).MatchString(job.Name) {
 		t.Errorf("Job %s lost its hash", job.Name)
 	}
+}
+
+// TestNuclioLabelsOneText: CVAT's spec annotation and the handler's LABELS
+// are one JSON text made from the model's labels, in their order.
+func TestNuclioLabelsOneText(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		labels []string
+	}{
+		{"the model's labels", nil},
+		{"a name JSON must escape", []string{`say "cheese"`, "car"}},
+		{"no labels", []string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := testCluster(t)
+			if tc.labels != nil {
+				editApp(c, nuclioApp, func(app *model.App) { app.Function.Labels = tc.labels })
+			}
+			want := testApp(t, c, nuclioApp).Function.Labels
+			fn := findObject[*kube.NuclioFunction](t, renderApp(t, c, nuclioApp).Objects, nuclioApp)
+			spec, annotated := fn.Annotations[component.CVATLabelSpecAnnotation]
+			var env []string
+			for _, e := range fn.Spec.Env {
+				if e.Name == component.NuclioLabelsEnv {
+					env = append(env, e.Value)
+				}
+			}
+			if len(want) == 0 {
+				if annotated || len(env) > 0 {
+					t.Errorf("a function with no labels has annotation %q and LABELS %q", spec, env)
+				}
+				return
+			}
+			if !annotated || len(env) != 1 || env[0] != spec {
+				t.Fatalf("annotation %q and LABELS %q, want one text", spec, env)
+			}
+			var got []struct {
+				ID   *int   `json:"id"`
+				Name string `json:"name"`
+				Type string `json:"type"`
+			}
+			if err := json.Unmarshal([]byte(spec), &got); err != nil {
+				t.Fatalf("CVAT reads the annotation with json.loads: %v\n%s", err, spec)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d labels, want %d", len(got), len(want))
+			}
+			for i, l := range got {
+				if l.ID == nil || *l.ID != i || l.Name != want[i] || l.Type != "rectangle" {
+					t.Errorf("label %d = %+v, want id %d name %q type rectangle", i, l, i, want[i])
+				}
+			}
+			// One label a line: a changed label is a changed line in review.
+			if lines := strings.Count(spec, "\n") + 1; lines != len(want)+2 {
+				t.Errorf("the spec spans %d lines, want %d (one per label)", lines, len(want)+2)
+			}
+			// Owner annotations stay as they are.
+			for k, v := range testApp(t, c, nuclioApp).Function.Annotations {
+				if fn.Annotations[k] != v {
+					t.Errorf("annotation %s = %q, want %q", k, fn.Annotations[k], v)
+				}
+			}
+		})
+	}
+}
+
+// TestNuclioLabelsChangeRedeploys: a new label list is a new deploy Job,
+// so Nuclio redeploys the function with the new LABELS.
+func TestNuclioLabelsChangeRedeploys(t *testing.T) {
+	before := nuclioJob(t, testCluster(t)).Name
+	c := testCluster(t)
+	editApp(c, nuclioApp, func(app *model.App) { app.Function.Labels = app.Function.Labels[:1] })
+	if after := nuclioJob(t, c).Name; after == before {
+		t.Errorf("fewer labels render the same Job %s; Nuclio would not redeploy", after)
+	}
+}
+
+func TestNuclioLabelsRefused(t *testing.T) {
+	t.Run("a label twice", func(t *testing.T) {
+		c := testCluster(t)
+		editApp(c, nuclioApp, func(app *model.App) { app.Function.Labels = []string{"person", "car", "person"} })
+		validateErr(t, c, "apps."+nuclioApp+".function.labels.2", `the label "person" twice`, "list it once")
+	})
+	t.Run("a spec annotation beside the labels", func(t *testing.T) {
+		cueErr(t, "zz_extra.cue", "", `cluster: apps: "`+nuclioApp+`": function: annotations: spec: "[]"`,
+			"apps."+nuclioApp+".function.annotations.spec", "the spec annotation is made from labels")
+	})
+	t.Run("an empty label", func(t *testing.T) {
+		cueErr(t, "zz_extra.cue", "", `cluster: apps: "`+nuclioApp+`": function: labels: [""]`,
+			"apps."+nuclioApp+".function.labels.0", "a label is the name of a class")
+	})
+}
+
+// registryLogin is a registry login Secret for the function app.
+func registryLogin(name string) model.SecretRef {
+	hint := "the registry's login"
+	return model.SecretRef{Name: name, Type: model.SecretDockerConfig, Keys: []string{model.SecretDockerConfigKey},
+		Generate: map[string]model.Generate{model.SecretDockerConfigKey: {Supplied: &hint}}}
+}
+
+func TestNuclioImagePullSecret(t *testing.T) {
+	t.Run("none for a public image", func(t *testing.T) {
+		c := testCluster(t)
+		editApp(c, nuclioApp, func(app *model.App) { app.Function.ImagePullSecret = "" })
+		fn := findObject[*kube.NuclioFunction](t, renderApp(t, c, nuclioApp).Objects, nuclioApp)
+		if fn.Spec.ImagePullSecrets != "" {
+			t.Errorf("imagePullSecrets = %q, want none", fn.Spec.ImagePullSecrets)
+		}
+	})
+	t.Run("the app's registry login", func(t *testing.T) {
+		c := testCluster(t)
+		editApp(c, nuclioApp, func(app *model.App) {
+			app.Secrets = append(app.Secrets, registryLogin("registry-login"))
+			app.Function.ImagePullSecret = "registry-login"
+		})
+		u := renderApp(t, c, nuclioApp)
+		fn := findObject[*kube.NuclioFunction](t, u.Objects, nuclioApp)
+		if fn.Spec.ImagePullSecrets != "registry-login" {
+			t.Errorf("imagePullSecrets = %q, want registry-login", fn.Spec.ImagePullSecrets)
+		}
+		// Flux applies the function after the Secret exists.
+		if _, ok := needAt(u, component.SecretsKey); !ok {
+			t.Errorf("unit needs %v, want the secrets", u.Needs)
+		}
+		// render -secrets asks the owner for it and writes its type, and
+		// the secrets README says how to make one by hand.
+		m := testModel(t, c)
+		declared := false
+		for _, s := range component.DeclaredSecrets(m) {
+			if s.Name == "registry-login" {
+				declared = s.Type == model.SecretDockerConfig
+			}
+		}
+		if !declared {
+			t.Errorf("registry-login is not declared as a Secret of type %s", model.SecretDockerConfig)
+		}
+		readme := string(component.Secrets(m).Files["README.md"])
+		for _, want := range []string{"| registry-login (registry login) | `.dockerconfigjson` (yours to supply", "kubectl create secret docker-registry"} {
+			if !strings.Contains(readme, want) {
+				t.Errorf("the secrets README lacks %q:\n%s", want, readme)
+			}
+		}
+	})
+	t.Run("a Secret the app does not declare", func(t *testing.T) {
+		c := testCluster(t)
+		editApp(c, nuclioApp, func(app *model.App) {
+			app.Secrets = append(app.Secrets, registryLogin("registry-login"))
+			app.Function.ImagePullSecret = "registry-logon"
+		})
+		renderErr(t, c, nuclioApp, "apps."+nuclioApp+".function.imagePullSecret", "not among the app's secrets", "did you mean registry-login")
+	})
+	t.Run("an Opaque Secret", func(t *testing.T) {
+		c := testCluster(t)
+		editApp(c, nuclioApp, func(app *model.App) {
+			login := registryLogin("registry-login")
+			login.Type = model.SecretOpaque
+			app.Secrets = append(app.Secrets, login)
+			app.Function.ImagePullSecret = "registry-login"
+		})
+		renderErr(t, c, nuclioApp, "apps."+nuclioApp+".secrets."+fmt.Sprint(len(testApp(t, testCluster(t), nuclioApp).Secrets))+".type",
+			"kubelet reads a login only from a Secret of type kubernetes.io/dockerconfigjson")
+	})
+	t.Run("a registry login with other keys", func(t *testing.T) {
+		c := testCluster(t)
+		editApp(c, nuclioApp, func(app *model.App) {
+			login := registryLogin("registry-login")
+			login.Keys = []string{"token"}
+			login.Generate = nil
+			app.Secrets = append(app.Secrets, login)
+		})
+		validateErr(t, c, "apps."+nuclioApp+".secrets."+fmt.Sprint(len(testApp(t, testCluster(t), nuclioApp).Secrets))+".keys", "whose one key is .dockerconfigjson")
+	})
+	t.Run("a registry login to generate", func(t *testing.T) {
+		c := testCluster(t)
+		editApp(c, nuclioApp, func(app *model.App) {
+			login := registryLogin("registry-login")
+			login.Generate = nil
+			app.Secrets = append(app.Secrets, login)
+		})
+		validateErr(t, c, "apps."+nuclioApp+".secrets."+fmt.Sprint(len(testApp(t, testCluster(t), nuclioApp).Secrets))+".generate", "which only you have", "supplied")
+	})
+	t.Run("a bad type", func(t *testing.T) {
+		cueErr(t, "zz_extra.cue", "", `cluster: apps: "`+nuclioApp+`": secrets: [{name: "x", keys: ["a"], type: "kubernetes.io/tls"}]`,
+			"apps."+nuclioApp+".secrets.0.type", "a Secret's type is Opaque")
+	})
 }

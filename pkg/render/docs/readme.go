@@ -28,12 +28,14 @@ func README(c *model.Model) []byte {
 	fmt.Fprintf(&b, "Flux applies this folder to the cluster. Everything in it, this file included, is rendered\n")
 	fmt.Fprintf(&b, "from the model in `cue/clusters/%s`: change the model, then run `go run ./cmd/render -cluster %s`.\n", c.Name, c.Name)
 	fmt.Fprintf(&b, "The per-node inputs of the bootstrap are in `hosts/`, which Flux never applies.\n")
+	readmeOverview(&b, c)
 	readmeNodes(&b, c)
 	readmeNetwork(&b, c)
 	readmeApps(&b, c)
 	readmeLoadBalancers(&b, c)
 	readmePorts(&b, c)
 	readmeFlows(&b, c)
+	readmeInfrastructure(&b, c)
 	return b.Bytes()
 }
 
@@ -42,8 +44,10 @@ func cell(s string) string {
 	if s == "" {
 		return "–"
 	}
-	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;").Replace(s)
+	return cellEscapes.Replace(s)
 }
+
+var cellEscapes = strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;")
 
 func row(b *bytes.Buffer, cells ...string) {
 	for i := range cells {
@@ -82,35 +86,7 @@ func readmeNodes(b *bytes.Buffer, c *model.Model) {
 	}
 	servers := c.Servers
 	fmt.Fprintf(b, "\n%s built: %s. The first server, %s, started the etcd cluster.\n", plural(len(servers), "server"), model.QuorumFacts(len(servers)), firstName(servers))
-	b.WriteString("\n```mermaid\nflowchart TB\n")
-	fmt.Fprintf(b, "  vip([\"API VIP %s\"])\n", c.Network.APIVIP)
-	for _, role := range []model.Role{model.Server, model.Agent} {
-		nodes := slices.DeleteFunc(slices.Clone(c.Nodes), func(n model.Node) bool { return n.Role != role })
-		if len(nodes) == 0 {
-			continue
-		}
-		fmt.Fprintf(b, "  subgraph %s[\"%ss\"]\n", mermaidID("role", string(role)), role)
-		for _, n := range nodes {
-			label := n.Name
-			if n.IP.IsValid() {
-				label += "<br/>" + n.IP.String()
-			}
-			for _, g := range n.GPUs {
-				label += fmt.Sprintf("<br/>%d× %s", g.Count, g.Model)
-			}
-			class := ""
-			if n.Planned {
-				label += "<br/>(planned)"
-				class = ":::planned"
-			}
-			fmt.Fprintf(b, "    %s[\"%s\"]%s\n", mermaidID("n", n.Name), mermaidText(label), class)
-		}
-		b.WriteString("  end\n")
-	}
-	for _, n := range servers {
-		fmt.Fprintf(b, "  vip --> %s\n", mermaidID("n", n.Name))
-	}
-	b.WriteString("  classDef planned stroke-dasharray: 5 5\n```\n")
+	b.WriteString("\n```mermaid\n" + NodeGraph(c) + "```\n")
 }
 
 // addr writes an address, or nothing for a node that has none yet.
@@ -302,26 +278,95 @@ func readmePorts(b *bytes.Buffer, c *model.Model) {
 
 // readmeFlows writes the flow matrix and the notes on which namespaces
 // have a default deny and why the others have none (the policy package's,
-// beside the NetworkPolicies it renders), and the flow graph.
+// beside the NetworkPolicies it renders), then a diagram of each
+// namespace of the apps layer.
 func readmeFlows(b *bytes.Buffer, c *model.Model) {
 	b.WriteString("\n## Flows\n\n")
 	b.WriteString("Which namespaces have a default deny, and who talks to whom: the network policies allow these flows and nothing else.\n\n")
 	b.WriteString(policy.FlowMatrix(c))
 	b.WriteString("\n")
 	b.WriteString(policy.FlowNotes(c))
-	b.WriteString("\n```mermaid\n" + FlowGraph(c) + "```\n")
+	readmeNamespaces(b, c, layerNamespaces(c, false), "\nEach namespace of the apps, in detail: "+
+		"a box per workload and helper that a flow joins (the others are named below it), "+
+		"and outside the namespace the apps and sources at the other end of its flows, with the LoadBalancer IPs the outside reaches them on. "+
+		"An arrow carries every flow between two boxes, labelled with the port's name and the port the pod listens on. "+
+		"The rules derived for every pod (the cluster DNS, and the Kubernetes API for the API clients) are in the table above, not drawn.\n")
 }
 
-// mermaidID makes a node id from a name: letters, digits and
-// underscores, a slash becoming two (names hold none of their own).
-func mermaidID(prefix, name string) string {
-	return prefix + "_" + strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			return r
+// readmeInfrastructure writes a diagram of each namespace that holds only
+// infrastructure: the platform's internals, which the overview leaves out.
+func readmeInfrastructure(b *bytes.Buffer, c *model.Model) {
+	namespaces := layerNamespaces(c, true)
+	if len(namespaces) == 0 {
+		return
+	}
+	b.WriteString("\n## Infrastructure\n")
+	readmeNamespaces(b, c, namespaces, "\nThe platform the apps run on, namespace by namespace, drawn as the apps' namespaces are above: "+
+		"what the overview leaves out.\n")
+}
+
+// layerNamespaces are the namespaces that hold an app of the apps layer,
+// or (infrastructure true) only infrastructure apps, by name.
+func layerNamespaces(c *model.Model, infra bool) []*model.Namespace {
+	var out []*model.Namespace
+	for _, ns := range c.Namespaces {
+		if len(ns.Apps) == 0 {
+			continue
 		}
-		return '_'
-	}, strings.ReplaceAll(name, "/", "__"))
+		if slices.ContainsFunc(ns.Apps, func(a *model.App) bool { return !infrastructure(a) }) != infra {
+			out = append(out, ns)
+		}
+	}
+	return out
 }
 
-// mermaidText escapes a label's quotes for Mermaid.
-func mermaidText(s string) string { return strings.ReplaceAll(s, `"`, "#quot;") }
+// readmeNamespaces writes the intro and the diagram of each namespace
+// that flows join, and names those they do not.
+func readmeNamespaces(b *bytes.Buffer, c *model.Model, namespaces []*model.Namespace, intro string) {
+	var quiet []string
+	idx := indexFlows(c)
+	for _, ns := range namespaces {
+		graph := namespaceDiagram(c, idx, ns)
+		if graph == "" {
+			quiet = append(quiet, "`"+ns.Name+"`")
+			continue
+		}
+		b.WriteString(intro)
+		intro = ""
+		fmt.Fprintf(b, "\n### Namespace %s\n\n```mermaid\n%s```\n", ns.Name, graph)
+		if quiet := quietPodSets(idx, ns); len(quiet) > 0 {
+			fmt.Fprintf(b, "\nWithout flows of their own (the DNS and the API aside): %s.\n", strings.Join(quiet, ", "))
+		}
+	}
+	if len(quiet) > 0 {
+		noun := "namespace"
+		if len(quiet) > 1 {
+			noun += "s"
+		}
+		fmt.Fprintf(b, "\nNo flow starts or ends in %s %s.\n", noun, strings.Join(quiet, ", "))
+	}
+}
+
+// readmeOverview writes the overview diagram and how to read it.
+func readmeOverview(b *bytes.Buffer, c *model.Model) {
+	graph, keep := overviewChart(c)
+	b.WriteString("\n## Overview\n\n")
+	switch {
+	case keep < 0:
+		b.WriteString("What the cluster runs and how data moves through it: each box is an app, grouped by namespace, ")
+	case keep == len(appNamespaces(c, overviewLinks(c))):
+		b.WriteString("What the cluster runs and how data moves through it (too many apps for a box each): each box is a namespace of the apps, naming its apps, ")
+	default:
+		fmt.Fprintf(b, "What the cluster runs and how data moves through it (too many apps for a box each): each box is a namespace of the apps, naming its apps, "+
+			"the %d namespaces the flows name first in boxes of their own and the others in one, ", keep)
+	}
+	b.WriteString("and each arrow carries the flows from one to another, labelled with the ports the pods listen on; ")
+	b.WriteString("an arrow from outside the cluster carries the LoadBalancer IPs and ports it reaches. ")
+	if slices.ContainsFunc(c.Apps, infrastructure) {
+		b.WriteString("Of the infrastructure, only the apps that a flow joins to the outside or to an app are drawn, and the others named in one box. ")
+		b.WriteString("Each namespace's workloads and the infrastructure's internals have diagrams of their own below.\n")
+	} else {
+		b.WriteString("Each namespace's workloads have a diagram of their own below.\n")
+	}
+	b.WriteString("\n```mermaid\n" + graph.String() + "```\n")
+}

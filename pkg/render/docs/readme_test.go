@@ -47,7 +47,8 @@ func TestREADME(t *testing.T) {
 			}
 			for _, section := range []string{"## Nodes", "## Network", "## LoadBalancer IPs", "## Ports", "## Flows",
 				"| namespace | default deny | apps |", "| from | to | port | pod port | purpose | allowed by |",
-				"Namespace `kube-system` has none", "Namespace `flux-system` gets no policy of ours", "```mermaid\nflowchart LR"} {
+				"Namespace `kube-system` has none", "Namespace `flux-system` gets no policy of ours",
+				"## Overview\n", "```mermaid\n%%{init:", "flowchart LR\n", "flowchart TB\n", "### Namespace "} {
 				if !strings.Contains(string(got), section) {
 					t.Errorf("the README lacks %q", section)
 				}

@@ -4,7 +4,6 @@ package flux
 
 import (
 	"path"
-	"slices"
 	"strings"
 	"time"
 
@@ -26,11 +25,12 @@ const SyncName = "flux-system"
 // Dir is the folder of the sync objects in the cluster's folder.
 const Dir = "flux-system"
 
-// How long Flux waits for a unit to become healthy: a HelmRelease gets its
-// own 10 minutes to install, so a unit holding one waits longer than that.
+// How long Flux waits for a unit to become healthy. A unit holding a
+// HelmRelease waits releaseMargin longer than the release's own timeout,
+// so that Flux reports the release's failure, not its own impatience.
 const (
 	defaultTimeout = 5 * time.Minute
-	helmTimeout    = 15 * time.Minute
+	releaseMargin  = 5 * time.Minute
 	// reconcileInterval is how often Flux applies a unit again, undoing
 	// drift; a new revision of the repository applies at once.
 	reconcileInterval = 10 * time.Minute
@@ -43,8 +43,10 @@ func Root(m *model.Model) string { return "./clusters/" + m.Name }
 // after the units it depends on.
 func Kustomization(m *model.Model, u component.Unit, dependsOn []string) *kustomizev1.Kustomization {
 	timeout := defaultTimeout
-	if slices.ContainsFunc(u.Objects, func(o kube.Object) bool { return kube.GVK(o).Kind == helmv2.HelmReleaseKind }) {
-		timeout = helmTimeout
+	for _, o := range u.Objects {
+		if hr, ok := o.(*helmv2.HelmRelease); ok && hr.Spec.Timeout != nil {
+			timeout = max(timeout, hr.Spec.Timeout.Duration+releaseMargin)
+		}
 	}
 	if u.Timeout != 0 {
 		timeout = u.Timeout
@@ -129,10 +131,21 @@ var fluxComponents = []string{"source-controller", "kustomize-controller", "helm
 // server applies once the Flux Operator runs.
 const InstanceFile = "fluxinstance-flux.yaml"
 
+// fluxOperatorValues turn off the operator's web UI. It is on by default
+// and, with no web config, serves the cluster's Flux objects to anyone who
+// reaches port 9080, which the chart's own NetworkPolicy opens to every
+// namespace; no flow of the model asks for it. The chart maps web.enabled
+// to WEB_SERVER_PORT 9080 or 0 (controlplaneio-fluxcd/charts
+// flux-operator/templates/deployment.yaml, read at chart 0.49.0: the
+// charts repository mirrors no later one), and the operator at v0.59.0
+// starts no web server on port 0 (cmd/operator/main.go); its
+// docs/web/web-standalone.md says to disable it with these values.
+const fluxOperatorValues = "web:\n  enabled: false\n"
+
 // Instance is how Flux itself comes from git, with the Flux Operator:
 //
 //   - a K3s HelmChart that installs the operator's chart at the pinned
-//     version into flux-system. The bootstrap also puts it in the first
+//     version into flux-system, its web UI off (fluxOperatorValues). The bootstrap also puts it in the first
 //     server's auto-deploy folder, so K3s installs the operator before
 //     Flux exists; from then on Flux applies it from here, and K3s's Helm
 //     controller upgrades the operator when its version changes;
@@ -153,6 +166,7 @@ func Instance(m *model.Model) []kube.Object {
 			Version:         op.Version,
 			TargetNamespace: model.FluxNamespace,
 			CreateNamespace: true,
+			ValuesContent:   fluxOperatorValues,
 		},
 	}
 	instance := &kube.FluxInstance{

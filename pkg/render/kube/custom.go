@@ -79,6 +79,10 @@ type NuclioFunctionSpec struct {
 	NodeSelector map[string]string           `json:"nodeSelector,omitempty"`
 	Tolerations  []corev1.Toleration         `json:"tolerations,omitempty"`
 	Env          []corev1.EnvVar             `json:"env,omitempty"`
+	// ImagePullSecrets names one Secret, not a list: Nuclio's controller
+	// puts it as the pods' only imagePullSecret (nuclio 1.14.1,
+	// pkg/functionconfig/types.go and functionres/lazy.go).
+	ImagePullSecrets string `json:"imagePullSecrets,omitempty"`
 }
 
 // NuclioTrigger is one of a function's event sources.
@@ -118,6 +122,8 @@ type HelmChartSpec struct {
 	Version         string `json:"version,omitempty"`
 	TargetNamespace string `json:"targetNamespace,omitempty"`
 	CreateNamespace bool   `json:"createNamespace,omitempty"`
+	// ValuesContent is the chart's values, as YAML text.
+	ValuesContent string `json:"valuesContent,omitempty"`
 }
 
 // FluxOperatorGroupVersion is the Flux Operator's API.

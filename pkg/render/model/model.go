@@ -279,10 +279,24 @@ type SecretRef struct {
 	Name        string   `json:"name"`
 	Keys        []string `json:"keys"`
 	Description string   `json:"description,omitempty"`
+	// Type is the Secret's type: SecretOpaque or SecretDockerConfig.
+	Type string `json:"type"`
 	// Generate says how render -secrets makes a key's value; a key it
 	// does not name gets a random password.
 	Generate map[string]Generate `json:"generate,omitempty"`
 }
+
+// The types of Secret an app may declare.
+const (
+	// SecretOpaque holds whatever keys the app reads.
+	SecretOpaque = "Opaque"
+	// SecretDockerConfig is a registry login: kubelet reads its one key,
+	// SecretDockerConfigKey, for imagePullSecrets only from a Secret of
+	// this type (corev1.SecretTypeDockerConfigJson).
+	SecretDockerConfig = "kubernetes.io/dockerconfigjson"
+	// SecretDockerConfigKey is the key of a SecretDockerConfig Secret.
+	SecretDockerConfigKey = ".dockerconfigjson"
+)
 
 // Generate is how render -secrets makes one value: exactly one field is set.
 type Generate struct {
@@ -299,15 +313,18 @@ type Generate struct {
 
 // NuclioFunction is a serverless function deployed from a prebuilt image.
 type NuclioFunction struct {
-	Image         string            `json:"image"`
-	Project       string            `json:"project"`
-	Runtime       string            `json:"runtime"`
-	Handler       string            `json:"handler"`
-	MinReplicas   int               `json:"minReplicas"`
-	MaxReplicas   int               `json:"maxReplicas"`
-	EventTimeout  Duration          `json:"eventTimeout"`
-	Annotations   map[string]string `json:"annotations"`
-	DeployerImage string            `json:"deployerImage"`
+	Image        string            `json:"image"`
+	Project      string            `json:"project"`
+	Runtime      string            `json:"runtime"`
+	Handler      string            `json:"handler"`
+	MinReplicas  int               `json:"minReplicas"`
+	MaxReplicas  int               `json:"maxReplicas"`
+	EventTimeout Duration          `json:"eventTimeout"`
+	Annotations  map[string]string `json:"annotations"`
+	Labels       []string          `json:"labels"`
+	// ImagePullSecret names the app's registry login Secret, if any.
+	ImagePullSecret string `json:"imagePullSecret,omitempty"`
+	DeployerImage   string `json:"deployerImage"`
 }
 
 // Workload is a set of pods: what a Service selects and a flow names.

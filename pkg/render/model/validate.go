@@ -270,10 +270,28 @@ func (v *validator) apps() {
 				v.placement(s, maxGPUs)
 			}
 		}
+		if app.Function != nil {
+			v.functionLabels(app)
+		}
 	}
 	v.namespaces()
 	v.clusterDNS()
 	v.secrets()
+}
+
+// functionLabels checks that a function's labels name each class once:
+// CVAT refuses a function whose labels repeat a name (cvat/apps/lambda_manager
+// views.py, LambdaFunction: "has non-unique labels"), and so does the
+// function's handler.
+func (v *validator) functionLabels(app *App) {
+	first := map[string]int{}
+	for i, l := range app.Function.Labels {
+		if j, dup := first[l]; dup {
+			v.addRelated(app.Path("function", "labels", i), []Path{app.Path("function", "labels", j)}, "function %s lists the label %q twice; CVAT refuses a function whose labels repeat a name, so list it once", app.Name, l)
+			continue
+		}
+		first[l] = i
+	}
 }
 
 // secrets checks how render -secrets makes the Secrets' values: for keys
@@ -285,22 +303,50 @@ func (v *validator) secrets() {
 		at Path
 	}
 	ways := map[string]way{}
+	type typed struct {
+		typ string
+		at  Path
+	}
+	types := map[string]typed{}
 	for _, app := range v.m.byName() {
 		for i, s := range app.Secrets {
+			id := app.Namespace + "/" + s.Name
+			at := app.Path("secrets", i, "type")
+			if prev, ok := types[id]; !ok {
+				types[id] = typed{s.Type, at}
+			} else if prev.typ != s.Type {
+				v.addRelated(at, []Path{prev.at}, "apps give Secret %s two types, %s and %s; one Secret has one type, so say it alike", id, prev.typ, s.Type)
+			}
+			if s.Type == SecretDockerConfig {
+				v.dockerConfig(app, i)
+			}
 			for _, k := range slices.Sorted(maps.Keys(s.Generate)) {
 				at := app.Path("secrets", i, "generate", k)
 				if !slices.Contains(s.Keys, k) {
 					v.add(at, "Secret %s has no key %s to generate%s; it lists %s", s.Name, k, DidYouMean(k, s.Keys), strings.Join(s.Keys, ", "))
 					continue
 				}
-				id := app.Namespace + "/" + s.Name + "/" + k
-				if prev, ok := ways[id]; ok && !reflect.DeepEqual(prev.g, s.Generate[k]) {
-					v.addRelated(at, []Path{prev.at}, "apps say two ways to make key %s of Secret %s/%s; one Secret has one value, so say it alike (or in one app only)", k, app.Namespace, s.Name)
+				key := id + "/" + k
+				if prev, ok := ways[key]; ok && !reflect.DeepEqual(prev.g, s.Generate[k]) {
+					v.addRelated(at, []Path{prev.at}, "apps say two ways to make key %s of Secret %s; one Secret has one value, so say it alike (or in one app only)", k, id)
 					continue
 				}
-				ways[id] = way{s.Generate[k], at}
+				ways[key] = way{s.Generate[k], at}
 			}
 		}
+	}
+}
+
+// dockerConfig checks a registry login Secret: one key, .dockerconfigjson,
+// which only the owner has (render -secrets asks for it).
+func (v *validator) dockerConfig(app *App, i int) {
+	s := app.Secrets[i]
+	if len(s.Keys) != 1 || s.Keys[0] != SecretDockerConfigKey {
+		v.add(app.Path("secrets", i, "keys"), "Secret %s is a registry login (type %s), whose one key is %s; set keys: [%q]", s.Name, s.Type, SecretDockerConfigKey, SecretDockerConfigKey)
+		return
+	}
+	if g, ok := s.Generate[SecretDockerConfigKey]; !ok || g.Supplied == nil {
+		v.add(app.Path("secrets", i, "generate"), "Secret %s is a registry login, which only you have: set generate: %q: supplied: \"the output of kubectl create secret docker-registry ... --dry-run=client -o jsonpath='{.data.\\.dockerconfigjson}' | base64 -d\"", s.Name, SecretDockerConfigKey)
 	}
 }
 

@@ -240,6 +240,7 @@ func WriteMarkdown(w io.Writer, r *Report, h Heading) error {
 	for _, g := range r.Groups {
 		fmt.Fprintf(&b, "| %s | %d | %d | %d |\n", mdGroup(g), g.Count(Added), g.Count(Changed), g.Count(Removed))
 	}
+	writePicture(&b, r.Picture)
 	if len(r.Dangers) > 0 {
 		fmt.Fprintf(&b, "\n#### ⚠️ Danger notes\n\n")
 		for i, d := range r.Dangers {
@@ -346,4 +347,34 @@ func groupTitleMD(g Group) string {
 		return "Kustomization <code>" + g.Name + "</code>"
 	}
 	return g.Name
+}
+
+// writePicture draws what the change adds, removes and moves in the
+// cluster's shape, or says it is too large to draw; nothing when the
+// shape stays.
+func writePicture(b *bytes.Buffer, p Picture) {
+	diagram, tooLarge := Diagram(p)
+	switch {
+	case tooLarge:
+		fmt.Fprintf(b, "\n#### Picture\n\nToo large for a picture: %s change; the details follow.\n", pictureCounts(p))
+	case diagram != "":
+		fmt.Fprintf(b, "\n#### Picture\n\nWhat the change does to the flows, the LoadBalancer IPs and the Flux Kustomizations (%s): "+
+			"added in green, removed in red and dashed, objects moving between Kustomizations in amber; what stays is grey.\n\n"+
+			"```mermaid\n%s```\n", pictureCounts(p), diagram)
+	}
+}
+
+// pictureCounts says how much of each kind changes: "2 flows, 1
+// LoadBalancer IP".
+func pictureCounts(p Picture) string {
+	var parts []string
+	for _, c := range []struct {
+		n    int
+		noun string
+	}{{len(p.Flows), "flow"}, {len(p.Addresses), "LoadBalancer IP claim"}, {len(p.Units), "Kustomization"}, {len(p.Moves), "move between Kustomizations"}} {
+		if c.n > 0 {
+			parts = append(parts, plural(c.n, c.noun))
+		}
+	}
+	return strings.Join(parts, ", ")
 }

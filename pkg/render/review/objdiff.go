@@ -2,8 +2,9 @@
 // merged: the objects it adds, removes and changes, grouped by the Flux
 // Kustomization that applies them, with notes on the changes that hurt
 // (what prune deletes, immutable fields, moved IPs, a shrinking etcd
-// quorum, traffic that stops), as text or as Markdown for a pull request.
-// It also writes the cluster's README from the model.
+// quorum, traffic that stops), as text or as Markdown for a pull request,
+// where a picture shows first what the change does to the flows, the
+// LoadBalancer IPs and the Flux Kustomizations (picture.go).
 package review
 
 import (
@@ -278,6 +279,9 @@ type Report struct {
 	Groups []Group
 	// Dangers are the changes that need a second look, worst first.
 	Dangers []Danger
+	// Picture is what the change does to the flows, the LoadBalancer IPs
+	// and the Flux Kustomizations.
+	Picture Picture
 }
 
 // Empty reports whether nothing changes.
@@ -346,6 +350,7 @@ func Diff(before, after Files) *Report {
 		r.Groups = append(r.Groups, *g)
 	}
 	r.Dangers = dangers(old, cur, oldText, curText)
+	r.Picture = picture(old, cur)
 	return r
 }
 

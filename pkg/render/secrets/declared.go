@@ -12,7 +12,7 @@ import (
 func Declared(m *model.Model) []Secret {
 	var out []Secret
 	for _, d := range component.DeclaredSecrets(m) {
-		s := Secret{Namespace: d.Namespace, Name: d.Name, Description: d.Description}
+		s := Secret{Namespace: d.Namespace, Name: d.Name, Description: d.Description, Type: d.Type}
 		for _, k := range d.Keys {
 			s.Keys = append(s.Keys, Key{Name: k, Kind: kindOf(d.Generate[k])})
 		}

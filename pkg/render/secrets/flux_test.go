@@ -55,7 +55,7 @@ func (s fluxKeyService) Decrypt(_ context.Context, req *keyservice.DecryptReques
 func TestKustomizeControllerDecrypts(t *testing.T) {
 	f := newFixture(t, ageRule)
 	o := f.options()
-	o.Ask = ask(map[string]string{"cvat/nuclio-registry/token": "tok-flux-0001"})
+	o.Ask = ask(map[string]string{"cvat/nuclio-registry/.dockerconfigjson": "tok-flux-0001"})
 	if _, err := Create(lab, o); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestKustomizeControllerDecrypts(t *testing.T) {
 			checkValue(t, want.ID()+" "+k.Name, k.Kind, s.StringData[k.Name])
 		}
 	}
-	if got["cvat/nuclio-registry"].StringData["token"] != "tok-flux-0001" {
+	if got["cvat/nuclio-registry"].StringData[".dockerconfigjson"] != "tok-flux-0001" {
 		t.Error("the supplied token did not survive")
 	}
 }

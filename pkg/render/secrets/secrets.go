@@ -47,6 +47,16 @@ type Secret struct {
 	// Description says what the Secret is for; it is shown when the owner
 	// is asked for a value and when the Secret is skipped.
 	Description string
+	// Type is the Secret's type; empty means Opaque.
+	Type string
+}
+
+// secretType is the Secret's type as written: Type, or Opaque.
+func (s Secret) secretType() string {
+	if s.Type == "" {
+		return "Opaque"
+	}
+	return s.Type
 }
 
 // ID is "<namespace>/<name>", how messages and Result name the Secret.

@@ -122,9 +122,8 @@ var lab = []Secret{
 		{"secure_auth_token_secret", Base64{}},
 		{"fileserver_key", Base64{Bytes: 24}},
 	}},
-	{Namespace: "cvat", Name: "nuclio-registry", Description: "the registry Nuclio pushes to", Keys: []Key{
-		{"username", Literal("robot")},
-		{"token", Supplied{Hint: "the registry's robot token"}},
+	{Namespace: "cvat", Name: "nuclio-registry", Description: "the registry Nuclio pulls from", Type: string(corev1.SecretTypeDockerConfigJson), Keys: []Key{
+		{".dockerconfigjson", Supplied{Hint: "the registry's login"}},
 	}},
 }
 
@@ -141,7 +140,7 @@ func TestCreateEncryptsWhatFluxNeeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(asked, []string{"cvat/nuclio-registry/token"}) {
+	if !slices.Equal(asked, []string{"cvat/nuclio-registry/.dockerconfigjson"}) {
 		t.Errorf("asked %v, want only the supplied key", asked)
 	}
 	var created []string
@@ -171,8 +170,9 @@ func TestCreateEncryptsWhatFluxNeeds(t *testing.T) {
 		assertPlainParts(t, raw, want)
 
 		got := decryptSOPS(t, path, f.id)
-		if got.Namespace != want.Namespace || got.Name != want.Name || got.Type != corev1.SecretTypeOpaque {
-			t.Errorf("%s holds %s/%s of type %q", path, got.Namespace, got.Name, got.Type)
+		wantType := corev1.SecretType(want.secretType())
+		if got.Namespace != want.Namespace || got.Name != want.Name || got.Type != wantType {
+			t.Errorf("%s holds %s/%s of type %q, want %q", path, got.Namespace, got.Name, got.Type, wantType)
 		}
 		if len(got.StringData) != len(want.Keys) || len(got.Data) != 0 {
 			t.Errorf("%s: stringData has %d keys and data %d, want %d and 0", path, len(got.StringData), len(got.Data), len(want.Keys))
@@ -184,7 +184,7 @@ func TestCreateEncryptsWhatFluxNeeds(t *testing.T) {
 				continue
 			}
 			checkValue(t, want.ID()+" "+k.Name, k.Kind, v)
-			if k.Name == "token" && v != token {
+			if k.Name == ".dockerconfigjson" && v != token {
 				t.Errorf("%s: the supplied key holds another value", path)
 			}
 			if bytes.Contains(raw, []byte(v)) {
@@ -219,9 +219,9 @@ func assertPlainParts(t *testing.T, raw []byte, want Secret) {
 	if err := sigsyaml.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.APIVersion != "v1" || doc.Kind != "Secret" || doc.Type != "Opaque" ||
+	if doc.APIVersion != "v1" || doc.Kind != "Secret" || doc.Type != want.secretType() ||
 		doc.Metadata["name"] != want.Name || doc.Metadata["namespace"] != want.Namespace || len(doc.Metadata) != 2 {
-		t.Errorf("plain parts %s %s %v %s, want v1 Secret %s Opaque", doc.APIVersion, doc.Kind, doc.Metadata, doc.Type, want.ID())
+		t.Errorf("plain parts %s %s %v %s, want v1 Secret %s %s", doc.APIVersion, doc.Kind, doc.Metadata, doc.Type, want.ID(), want.secretType())
 	}
 	for k, v := range doc.StringData {
 		if !strings.HasPrefix(v, "ENC[AES256_GCM,data:") || !strings.HasSuffix(v, ",type:str]") {
@@ -257,7 +257,7 @@ func assertOnlyFiles(t *testing.T, dir string, names ...string) {
 func TestSecondRunChangesNothing(t *testing.T) {
 	f := newFixture(t, ageRule)
 	o := f.options()
-	o.Ask = ask(map[string]string{"cvat/nuclio-registry/token": "tok-123456"})
+	o.Ask = ask(map[string]string{"cvat/nuclio-registry/.dockerconfigjson": "tok-123456"})
 	if _, err := Create(lab, o); err != nil {
 		t.Fatal(err)
 	}
@@ -327,13 +327,13 @@ func TestSuppliedKeys(t *testing.T) {
 			name: "no Ask",
 			skipped: []Skip{
 				{"clearml/s3", []string{"accessKey", "secretKey"}, "ClearML's S3 credentials: the owner supplies accessKey, secretKey (from the S3 console), and no value was given"},
-				{"cvat/nuclio-registry", []string{"token"}, "the registry Nuclio pushes to: the owner supplies token (the registry's robot token), and no value was given"},
+				{"cvat/nuclio-registry", []string{".dockerconfigjson"}, "the registry Nuclio pulls from: the owner supplies .dockerconfigjson (the registry's login), and no value was given"},
 			},
 		},
 		{
 			name:  "the owner declines the first key: the second is not asked",
-			ask:   ask(map[string]string{"cvat/nuclio-registry/token": "tok-abcdef"}),
-			asked: []string{"clearml/s3/accessKey", "cvat/nuclio-registry/token"},
+			ask:   ask(map[string]string{"cvat/nuclio-registry/.dockerconfigjson": "tok-abcdef"}),
+			asked: []string{"clearml/s3/accessKey", "cvat/nuclio-registry/.dockerconfigjson"},
 			skipped: []Skip{
 				{"clearml/s3", []string{"accessKey", "secretKey"}, "ClearML's S3 credentials: the owner supplies accessKey, secretKey (from the S3 console), and no value was given"},
 			},
@@ -341,8 +341,8 @@ func TestSuppliedKeys(t *testing.T) {
 		},
 		{
 			name:  "an empty answer is no answer",
-			ask:   ask(map[string]string{"clearml/s3/accessKey": "AKIAEXAMPLE", "clearml/s3/secretKey": "", "cvat/nuclio-registry/token": "tok-abcdef"}),
-			asked: []string{"clearml/s3/accessKey", "clearml/s3/secretKey", "cvat/nuclio-registry/token"},
+			ask:   ask(map[string]string{"clearml/s3/accessKey": "AKIAEXAMPLE", "clearml/s3/secretKey": "", "cvat/nuclio-registry/.dockerconfigjson": "tok-abcdef"}),
+			asked: []string{"clearml/s3/accessKey", "clearml/s3/secretKey", "cvat/nuclio-registry/.dockerconfigjson"},
 			skipped: []Skip{
 				{"clearml/s3", []string{"secretKey"}, "ClearML's S3 credentials: the owner supplies secretKey (from the S3 console), and no value was given"},
 			},
@@ -350,8 +350,8 @@ func TestSuppliedKeys(t *testing.T) {
 		},
 		{
 			name:    "all given",
-			ask:     ask(map[string]string{"clearml/s3/accessKey": "AKIAEXAMPLE", "clearml/s3/secretKey": "s3-secret-EXAMPLE", "cvat/nuclio-registry/token": "tok-abcdef"}),
-			asked:   []string{"clearml/s3/accessKey", "clearml/s3/secretKey", "cvat/nuclio-registry/token"},
+			ask:     ask(map[string]string{"clearml/s3/accessKey": "AKIAEXAMPLE", "clearml/s3/secretKey": "s3-secret-EXAMPLE", "cvat/nuclio-registry/.dockerconfigjson": "tok-abcdef"}),
+			asked:   []string{"clearml/s3/accessKey", "clearml/s3/secretKey", "cvat/nuclio-registry/.dockerconfigjson"},
 			created: []string{"clearml/s3", "cvat/nuclio-registry"},
 		},
 	} {

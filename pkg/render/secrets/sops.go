@@ -128,7 +128,7 @@ func secretTree(s Secret, values []string) sops.TreeBranch {
 			{Key: "name", Value: s.Name},
 			{Key: "namespace", Value: s.Namespace},
 		}},
-		{Key: "type", Value: "Opaque"},
+		{Key: "type", Value: s.secretType()},
 		{Key: "stringData", Value: data},
 	}
 }

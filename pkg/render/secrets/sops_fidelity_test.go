@@ -108,7 +108,7 @@ func TestPrintingMatchesSopsYAMLStore(t *testing.T) {
 	} {
 		f := newFixture(t, rules)
 		o := f.options()
-		o.Ask = ask(map[string]string{"cvat/nuclio-registry/token": "line one\nline two: with \"quotes\"\n"})
+		o.Ask = ask(map[string]string{"cvat/nuclio-registry/.dockerconfigjson": "line one\nline two: with \"quotes\"\n"})
 		if _, err := Create(lab, o); err != nil {
 			t.Fatal(err)
 		}
