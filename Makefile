@@ -27,7 +27,7 @@ MERMAID_DEPS := $(MERMAID)/node_modules/.installed
 # pkg/render/review); DIAGRAMS='a.md b.mmd' for others.
 DIAGRAMS ?= clusters/$(CLUSTER)/README.md $(wildcard pkg/render/review/testdata/picture.$(CLUSTER).md)
 
-.PHONY: all render check test unit fuzz lint tools e2e bench function-test mermaid-deps mermaid-check pictures pictures-check
+.PHONY: all render check charts test unit fuzz lint tools e2e bench function-test mermaid-deps mermaid-check pictures pictures-check
 
 all: test
 
@@ -38,6 +38,10 @@ render:
 ## check: fail if clusters/$(CLUSTER) differs from a fresh render
 check:
 	$(GO) run ./cmd/render -cluster $(CLUSTER) -check
+
+## charts: render every HelmRelease of clusters/$(CLUSTER) with its real chart and check the model against what the charts run (pulls what the chart cache lacks: needs the network, and records new charts in charts.sum)
+charts:
+	$(GO) run ./cmd/render-charts -cluster $(CLUSTER)
 
 ## test: lint, unit and script tests, a short fuzz run, the render check, the function's tests, the Mermaid check
 test: lint unit fuzz check function-test mermaid-check

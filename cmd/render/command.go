@@ -73,7 +73,19 @@ func inModule() bool {
 	return false
 }
 
-// without returns args without the flag (written -flag or --flag).
+// without returns args without the boolean flag (written -flag, --flag,
+// or either with =true).
 func without(args []string, flag string) []string {
-	return slices.DeleteFunc(slices.Clone(args), func(a string) bool { return a == flag || a == "-"+flag })
+	return slices.DeleteFunc(slices.Clone(args), func(a string) bool { return isFlag(a, flag) })
+}
+
+// has reports whether args set the boolean flag (written -flag, --flag,
+// or either with =true).
+func has(args []string, flag string) bool {
+	return slices.ContainsFunc(args, func(a string) bool { return isFlag(a, flag) })
+}
+
+func isFlag(a, flag string) bool {
+	a = strings.TrimSuffix(a, "=true")
+	return a == flag || a == "-"+flag
 }

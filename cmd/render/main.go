@@ -43,6 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	base := flags.String("base", "", "with -diff, compare with the output directory as committed at git `ref` instead of the working tree")
 	format := flags.String("format", "text", "with -diff, print `text` for a terminal or markdown for a pull-request comment")
 	cpuProfile := flags.String("cpuprofile", "", "write a CPU profile of the run to `file`, for go tool pprof")
+	flags.Bool("charts", false, "render every HelmRelease with its real chart, as helm-controller installs it, and check the model against what the charts run; with -diff, also compare what the charts render (runs render-charts: -charts -h lists its flags, such as -import)")
 	makeSecrets := flags.Bool("secrets", false, "create every Secret the model declares that the secrets folder lacks, SOPS-encrypted to the age recipients of .sops.yaml, and render nothing (runs render-secrets)")
 	flags.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./cmd/render [flags]\n\n")
@@ -50,6 +51,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "verifies the whole tree in memory first and writes nothing if anything is wrong.\n\n")
 		flags.PrintDefaults()
 		fmt.Fprintf(stderr, "\nExit status: 0 done (or up to date), 1 invalid model, failed render or out of date, 2 usage error.\n")
+	}
+	// -charts hands every flag to render-charts, its own too (-import,
+	// -cache, -sums), so it is found before render parses them.
+	if has(args, "-charts") {
+		if has(args, "-check") || has(args, "-secrets") {
+			fmt.Fprintf(stderr, "render: -charts goes alone or with -diff\n")
+			return exitUsage
+		}
+		return runCommand("render-charts", without(args, "-charts"), stdout, stderr)
 	}
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -28,8 +28,19 @@ type ClearMLSettings struct {
 // a block of values and a Service named <app>-<server>.
 var clearmlServers = []string{"apiserver", "fileserver", "webserver"}
 
-// clearmlSecretKeys are the keys the chart reads from clearml.existingSecret.
-var clearmlSecretKeys = []string{"apiserver_key", "apiserver_secret", "secure_auth_token_secret", "test_user_key", "test_user_secret"}
+// clearmlSecretKeys are the keys the chart reads from clearml.existingSecret:
+// the API server's (7.15.0 templates/apiserver-deployment.yaml) and the
+// file server's (templates/fileserver-deployment.yaml:90-98, USER_KEY and
+// USER_SECRET), which the values' comment does not list.
+var clearmlSecretKeys = []string{"apiserver_key", "apiserver_secret", "fileserver_key", "fileserver_secret", "secure_auth_token_secret", "test_user_key", "test_user_secret"}
+
+// clearmlChartSecret is the Secret the chart always renders, whatever the
+// values (7.15.0 templates/clearml-secrets.yaml, no condition), with the
+// published default credentials; the pods read clearml.existingSecret
+// instead (templates/_helpers.tpl, clearml.confSecretName). An owner's
+// Secret of that name collides with it: Helm refuses to install over it,
+// or, adopting it, overwrites the owner's keys with the defaults.
+const clearmlChartSecret = "clearml-conf"
 
 // clearmlElasticsearchWorkload is the workload of the bundled Elasticsearch.
 const clearmlElasticsearchWorkload = "elasticsearch"
@@ -45,6 +56,10 @@ func ClearML(m *model.Model, app *model.App, s ClearMLSettings) ([]Unit, error) 
 	var problems model.Problems
 	secret, err := secretHolding(app, clearmlSecretKeys...)
 	problems.Add(nil, err)
+	if i := slices.IndexFunc(app.Secrets, func(s model.SecretRef) bool { return s.Name == clearmlChartSecret }); i >= 0 {
+		problems.Add(nil, model.Problemf(app.Path("secrets", i, "name"), "the ClearML chart renders a Secret %s of its own, with the published default credentials, whatever the values; an owner's Secret of that name collides with it (Helm refuses to install, or overwrites the owner's keys); name it otherwise, such as %s-credentials",
+			clearmlChartSecret, app.Name))
+	}
 	mongo, err := backingService(m, app.Path("settings", "mongodbApp"), s.MongoDBApp)
 	problems.Add(nil, err)
 	redis, err := backingService(m, app.Path("settings", "redisApp"), s.RedisApp)
@@ -63,8 +78,11 @@ func ClearML(m *model.Model, app *model.App, s ClearMLSettings) ([]Unit, error) 
 		"externalServices": Values{
 			"mongodbConnectionStringAuth":    fmt.Sprintf("mongodb://%s:%d/auth", mongo.Host, mongo.Port),
 			"mongodbConnectionStringBackend": fmt.Sprintf("mongodb://%s:%d/backend", mongo.Host, mongo.Port),
-			"dragonflyHost":                  redis.Host,
-			"dragonflyPort":                  redis.Port,
+			// Where the pods find Redis when Dragonfly is off (7.15.0
+			// templates/_helpers.tpl, dragonfly.servicename and
+			// dragonfly.serviceport; values.yaml externalServices).
+			"redisHost": redis.Host,
+			"redisPort": redis.Port,
 		},
 	}
 	urls := map[string]string{}
@@ -137,5 +155,14 @@ func ClearML(m *model.Model, app *model.App, s ClearMLSettings) ([]Unit, error) 
 	}
 	u := appUnit(app, withReleaseTimeout(objects, slowReleaseTimeout)...)
 	u.Pods = chartPods(app)
+	u.ValueOrigins = map[string]model.Path{
+		"clearml.existingSecret":                          app.Path("secrets"),
+		"externalServices.mongodbConnectionStringAuth":    app.Path("settings", "mongodbApp"),
+		"externalServices.mongodbConnectionStringBackend": app.Path("settings", "mongodbApp"),
+		"externalServices.redisHost":                      app.Path("settings", "redisApp"),
+		"externalServices.redisPort":                      app.Path("settings", "redisApp"),
+		"fileserver.storage":                              app.Path("settings", "fileserverSize"),
+		"elasticsearch.volumeClaimTemplate":               app.Path("settings", "elasticsearchSize"),
+	}
 	return []Unit{u}, nil
 }

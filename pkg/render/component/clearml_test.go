@@ -4,6 +4,7 @@ import (
 	"fmt"
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,8 +32,8 @@ func TestClearMLFromModel(t *testing.T) {
 		{"externalServices", map[string]any{
 			"mongodbConnectionStringAuth":    mongoURL + "/auth",
 			"mongodbConnectionStringBackend": mongoURL + "/backend",
-			"dragonflyHost":                  serviceHost(c, redis),
-			"dragonflyPort":                  redis.Workloads[0].Ports[0].Port,
+			"redisHost":                      serviceHost(c, redis),
+			"redisPort":                      redis.Workloads[0].Ports[0].Port,
 		}},
 		{"fileserver.storage.data", map[string]any{"class": app.StorageClass, "size": s.FileserverSize}},
 		{"elasticsearch.volumeClaimTemplate", map[string]any{
@@ -74,7 +75,7 @@ func TestClearMLFromModel(t *testing.T) {
 		t.Errorf("the HelmRelease waits %v, Helm's usual 10m; the chart installs slowly", hr.Spec.Timeout)
 	}
 	// The Secret holds what the chart reads.
-	for _, key := range []string{"apiserver_key", "apiserver_secret", "secure_auth_token_secret", "test_user_key", "test_user_secret"} {
+	for _, key := range []string{"apiserver_key", "apiserver_secret", "fileserver_key", "fileserver_secret", "secure_auth_token_secret", "test_user_key", "test_user_secret"} {
 		if !slices.Contains(app.Secrets[0].Keys, key) {
 			t.Errorf("Secret %s lacks key %s", app.Secrets[0].Name, key)
 		}
@@ -214,6 +215,22 @@ func TestClearMLRefuses(t *testing.T) {
 		},
 		path: fixed("apps.clearml.secrets"),
 		want: []string{"secure_auth_token_secret"},
+	}, {
+		name: "no file server keys",
+		edit: func(t *testing.T, c *model.Cluster) {
+			editApp(c, "clearml", func(app *model.App) {
+				app.Secrets[0].Keys = slices.DeleteFunc(app.Secrets[0].Keys, func(k string) bool { return strings.HasPrefix(k, "fileserver_") })
+			})
+		},
+		path: fixed("apps.clearml.secrets"),
+		want: []string{"fileserver_key, fileserver_secret"},
+	}, {
+		name: "a Secret named like the chart's own",
+		edit: func(t *testing.T, c *model.Cluster) {
+			editApp(c, "clearml", func(app *model.App) { app.Secrets[0].Name = "clearml-conf" })
+		},
+		path: fixed("apps.clearml.secrets.0.name"),
+		want: []string{"renders a Secret clearml-conf of its own", "such as clearml-credentials"},
 	}, {
 		name: "no Redis app",
 		edit: func(t *testing.T, c *model.Cluster) {

@@ -60,6 +60,17 @@ type Unit struct {
 	// (a chart's, Nuclio's), which the tree itself does not show: the
 	// model says so, and Services and the chart checks match them.
 	Pods []kube.PodLabels
+	// RuntimeSecrets are Secrets, in the unit's namespace, that its
+	// software creates at run time (MetalLB's controller makes the
+	// speakers' memberlist key): pods may read them though neither the
+	// tree nor the owner holds them.
+	RuntimeSecrets []string
+	// ValueOrigins say which model value each Helm value the component
+	// computes comes from, by dotted values path (a path covers the
+	// values under it): where render -charts reports a value the chart
+	// never reads. A value of the owner's helm.values is reported there,
+	// any other at the app's settings.
+	ValueOrigins map[string]model.Path
 
 	// Origin is the model value the unit is rendered from, where a
 	// problem with the unit is reported; Owner names it in messages, and

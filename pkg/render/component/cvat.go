@@ -46,9 +46,10 @@ const cvatRedisPort = 6379
 // apps the settings name, the Secrets the settings name, the app's
 // StorageClass, an ingress on the cluster's ingress controller, and an
 // egress proxy (smokescreen) that lets CVAT reach the cluster's Services
-// and the LAN, where S3 storage such as MinIO lives. Analytics and the
-// chart's own Traefik are off. Each LoadBalancer of the model, such as the
-// Nuclio dashboard's, is a Service of its own next to the chart's.
+// and the LAN, where S3 storage such as MinIO lives. Analytics (and the
+// ClickHouse it stores in) and the chart's own Traefik are off. Each
+// LoadBalancer of the model, such as the Nuclio dashboard's, is a Service
+// of its own next to the chart's.
 //
 // A second unit, <app>-nuclio-projects, holds the Nuclio projects its
 // functions belong to (see nuclioProjects).
@@ -96,8 +97,13 @@ func CVAT(m *model.Model, app *model.App, s CVATSettings) ([]Unit, error) {
 			"external": Values{"host": redis.Host},
 			"secret":   Values{"create": false, "name": redisSecret},
 		},
-		"nuclio":      Values{"enabled": true},
-		"analytics":   Values{"enabled": false},
+		"nuclio":    Values{"enabled": true},
+		"analytics": Values{"enabled": false},
+		// The ClickHouse subchart is on by default (chart 2.56.1
+		// values.yaml:436), and reads Secret cvat-analytics-secret, which
+		// only analytics renders (templates/analytics/
+		// cvat-analytics-secret.yml:1): it stores analytics only.
+		"clickhouse":  Values{"enabled": false},
 		"traefik":     Values{"enabled": false},
 		"ingress":     ingress,
 		"smokescreen": Values{"opts": smokescreenOpts(m)},

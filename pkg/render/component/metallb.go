@@ -1,6 +1,8 @@
 package component
 
 import (
+	"strings"
+
 	"k8s.io/utils/ptr"
 
 	"github.com/polylab/polylab-gitops/pkg/render/kube"
@@ -58,5 +60,15 @@ func MetalLB(m *model.Model, app *model.App, _ struct{}) ([]Unit, error) {
 	config := Unit{Name: app.Name + "-config", Layer: app.Layer, Objects: []kube.Object{ipPool, l2}, Origin: model.Path{"network", "loadBalancerPool"}}
 	u := appUnit(app, objects...)
 	u.Pods = chartPods(app)
+	// The controller creates the speakers' memberlist key, which they
+	// mount (chart 0.16.1 templates/speaker.yaml, not optional), as
+	// Secret <fullname>-memberlist (templates/_helpers.tpl,
+	// metallb.secretName and metallb.fullname; controller/main.go reads
+	// the name from METALLB_ML_SECRET_NAME).
+	fullname := app.Name
+	if !strings.Contains(app.Name, "metallb") {
+		fullname += "-metallb"
+	}
+	u.RuntimeSecrets = []string{fullname + "-memberlist"}
 	return []Unit{u, config}, nil
 }

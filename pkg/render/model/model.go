@@ -354,6 +354,11 @@ type Workload struct {
 	// ClusterDNS marks the cluster's DNS server, which every namespace
 	// whose egress is restricted may reach.
 	ClusterDNS bool `json:"clusterDNS,omitempty"`
+	// CreatedBy names the pod set ("app/workload", as flows name it) whose
+	// software creates these pods at run time (Longhorn's manager starts
+	// the instance managers): no chart renders their template, so the
+	// chart checks (render -charts) do not look for one.
+	CreatedBy string `json:"createdBy,omitempty"`
 }
 
 // Port is one port of a workload: the Service port and the pod's port,

@@ -21,6 +21,7 @@ func Validate(c *Cluster) (*Model, error) {
 	v.loadBalancers()
 	v.apps()
 	v.flows()
+	v.createdBy()
 	// Which LoadBalancers the flows reach is known, and worth saying, once
 	// the rest of the model holds.
 	if len(v.problems) == 0 {

@@ -23,7 +23,7 @@ func TestFlowMatrix(t *testing.T) {
 		"| from | to | port | pod port | purpose | allowed by |\n|---|---|---|---|---|---|\n",
 		"| cvat/backend (cvat) | cvat/nuclio-dashboard (cvat) | http 8070 | 8070/TCP | the annotation worker lists and invokes functions | in allow-cvat-nuclio-dashboard; out allow-cvat-backend |",
 		"| lan (192.168.20.0/24) | minio (minio) | api 80 | 9000/TCP | S3 clients on the LAN (the ClearML SDK uploads artifacts) | in allow-minio; from outside the cluster through a LoadBalancer IP |",
-		"| traefik (kube-system) | cvat/frontend (cvat) | http 80 | 80/TCP | ingress to the CVAT UI | in allow-cvat-frontend; out: not restricted (kube-system is a system namespace) |",
+		"| traefik (kube-system) | cvat/frontend (cvat) | http 8000 | 8000/TCP | ingress to the CVAT UI | in allow-cvat-frontend; out: not restricted (kube-system is a system namespace) |",
 		"| minio/make-bucket-job (minio), helper | minio (minio) |",
 		"| k3s/apiserver (kube-system) | metallb/controller (metallb-system) | webhook 443 | 9443/TCP | MetalLB's admission webhook | in allow-metallb-controller; from the nodes' host network |",
 		"| k3s/apiserver (kube-system) | longhorn/manager (longhorn-system) | webhook 9502 | 9502/TCP | Longhorn's admission webhook (validating and mutating) | in allow-longhorn-manager; from the nodes' host network |",

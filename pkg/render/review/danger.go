@@ -161,8 +161,11 @@ func pruneDangers(old, cur map[Key]object) []Danger {
 		if len(keys) == 1 {
 			noun = "object"
 		}
-		out = append(out, Danger{Rule: Prune, Group: g, Subject: keys[0].String(),
-			Message: fmt.Sprintf("Flux prunes %d %s of Kustomization %s: %s", len(keys), noun, g, listObjects(keys))})
+		msg := fmt.Sprintf("Flux prunes %d %s of Kustomization %s: %s", len(keys), noun, g, listObjects(keys))
+		if isChartGroup(g) {
+			msg = fmt.Sprintf("Helm deletes %d %s the chart of %s no longer renders, when helm-controller upgrades the release: %s", len(keys), noun, releaseOf(g), listObjects(keys))
+		}
+		out = append(out, Danger{Rule: Prune, Group: g, Subject: keys[0].String(), Message: msg})
 	}
 	return out
 }
@@ -270,6 +273,9 @@ func immutableDangers(o, n object, forced bool) []Danger {
 	}
 	if len(fields) > 0 {
 		what := "the API server rejects the change, so Kustomization " + n.Unit + " fails to apply until the object is deleted by hand (or Flux is told to recreate it with the " + fluxForceAnnotation + ": enabled annotation)"
+		if isChartGroup(n.Unit) {
+			what = "the API server rejects the change, so the upgrade of " + releaseOf(n.Unit) + " fails until the object is deleted by hand (or the HelmRelease sets spec.upgrade.force, which recreates what cannot change)"
+		}
 		if forced {
 			what = "Flux deletes and recreates it, as it is told to force"
 			if kind.Kind == "PersistentVolumeClaim" || kind.Kind == "StatefulSet" {

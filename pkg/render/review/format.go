@@ -52,17 +52,24 @@ func (h Heading) command() string {
 }
 
 // isKustomization tells Flux Kustomizations from the hosts and docs groups.
-func isKustomization(g Group) bool { return g.Name != HostsGroup && g.Name != DocsGroup }
+func isKustomization(g Group) bool {
+	return g.Name != HostsGroup && g.Name != DocsGroup && !isChartGroup(g.Name)
+}
 
 // summary is the report in one sentence: how many Kustomizations and
 // objects change, and how many other files.
 func (r *Report) summary() string {
 	var kustomizations, added, changed, removed, files int
+	var charts, chartAdded, chartChanged, chartRemoved int
 	for _, g := range r.Groups {
-		if isKustomization(g) {
+		switch {
+		case isKustomization(g):
 			kustomizations++
 			added, changed, removed = added+g.Count(Added), changed+g.Count(Changed), removed+g.Count(Removed)
-		} else {
+		case isChartGroup(g.Name):
+			charts++
+			chartAdded, chartChanged, chartRemoved = chartAdded+g.Count(Added), chartChanged+g.Count(Changed), chartRemoved+g.Count(Removed)
+		default:
 			files += len(g.Files)
 		}
 	}
@@ -70,6 +77,10 @@ func (r *Report) summary() string {
 	if kustomizations > 0 {
 		parts = append(parts, fmt.Sprintf("%s %s: %s added, %d changed, %d removed",
 			plural(kustomizations, "Kustomization"), changes(kustomizations), plural(added, "object"), changed, removed))
+	}
+	if charts > 0 {
+		parts = append(parts, fmt.Sprintf("the charts of %s render otherwise: %s added, %d changed, %d removed",
+			plural(charts, "HelmRelease"), plural(chartAdded, "object"), chartChanged, chartRemoved))
 	}
 	if files > 0 {
 		parts = append(parts, fmt.Sprintf("%s not applied by Flux %s", plural(files, "file"), changes(files)))

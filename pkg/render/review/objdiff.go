@@ -72,6 +72,9 @@ const (
 // groupOf names what applies a file, from its folder: <layer>/<unit>/...
 // belongs to the Flux Kustomization <unit>.
 func groupOf(p string) string {
+	if g := chartGroupOf(p); g != "" {
+		return g
+	}
 	parts := strings.Split(p, "/")
 	switch {
 	case parts[0] == host.Dir:
@@ -355,13 +358,15 @@ func Diff(before, after Files) *Report {
 // compareGroups orders flux-system first, the docs and the hosts last.
 func compareGroups(a, b string) int {
 	rank := func(g string) int {
-		switch g {
-		case FluxSystem:
+		switch {
+		case g == FluxSystem:
 			return 0
-		case DocsGroup:
+		case isChartGroup(g):
 			return 2
-		case HostsGroup:
+		case g == DocsGroup:
 			return 3
+		case g == HostsGroup:
+			return 4
 		}
 		return 1
 	}
@@ -397,17 +402,7 @@ func diffFields(at string, old, cur any, out []FieldChange) []FieldChange {
 		if key, ok := setKey(at); ok {
 			return diffSet(at, ol, cl, key, out)
 		}
-		for i := range max(len(ol), len(cl)) {
-			var o, c any
-			if i < len(ol) {
-				o = ol[i]
-			}
-			if i < len(cl) {
-				c = cl[i]
-			}
-			out = diffFields(at+"["+strconv.Itoa(i)+"]", o, c, out)
-		}
-		return out
+		return diffByIndex(at, ol, cl, out)
 	}
 	if reflect.DeepEqual(old, cur) {
 		return out
@@ -518,19 +513,38 @@ func setKey(at string) (string, bool) {
 	return "", false
 }
 
-// diffSet compares two lists as sets: by the key field when every item
-// has a distinct one (items at path[key=value]), else by value (an item
-// removed at its old index, one added at its new index).
+// diffByIndex compares two lists item by item.
+func diffByIndex(at string, old, cur []any, out []FieldChange) []FieldChange {
+	for i := range max(len(old), len(cur)) {
+		var o, c any
+		if i < len(old) {
+			o = old[i]
+		}
+		if i < len(cur) {
+			c = cur[i]
+		}
+		out = diffFields(at+"["+strconv.Itoa(i)+"]", o, c, out)
+	}
+	return out
+}
+
+// diffSet compares two lists as sets. Items named by a key field are
+// matched by it (items at path[key=value]); such a list whose items are
+// not all named (a Service's only port may have no name) is compared by
+// index. Items that are their own identity are matched by value: an item
+// removed at its old index, one added at its new index, except that one
+// item replacing one other reads as the fields that changed.
 func diffSet(at string, old, cur []any, key string, out []FieldChange) []FieldChange {
 	if key != "" {
 		oldBy, okOld := byKey(old, key)
 		curBy, okCur := byKey(cur, key)
-		if okOld && okCur {
-			for _, k := range sortedKeys(oldBy, curBy, strings.Compare) {
-				out = diffFields(at+"["+key+"="+k+"]", oldBy[k], curBy[k], out)
-			}
-			return out
+		if !okOld || !okCur {
+			return diffByIndex(at, old, cur, out)
 		}
+		for _, k := range sortedKeys(oldBy, curBy, strings.Compare) {
+			out = diffFields(at+"["+key+"="+k+"]", oldBy[k], curBy[k], out)
+		}
+		return out
 	}
 	remaining := map[string]int{}
 	for _, c := range cur {
@@ -544,19 +558,26 @@ func diffSet(at string, old, cur []any, key string, out []FieldChange) []FieldCh
 			removed = append(removed, i)
 		}
 	}
-	for _, i := range removed {
-		out = leaves(at+"["+strconv.Itoa(i)+"]", old[i], Removed, out)
-	}
 	kept := map[string]int{}
 	for _, o := range old {
 		kept[canonical(o)]++
 	}
+	var added []int
 	for i, c := range cur {
 		if id := canonical(c); kept[id] > 0 {
 			kept[id]--
 		} else {
-			out = leaves(at+"["+strconv.Itoa(i)+"]", c, Added, out)
+			added = append(added, i)
 		}
+	}
+	if len(removed) == 1 && len(added) == 1 && removed[0] == added[0] {
+		return diffFields(at+"["+strconv.Itoa(added[0])+"]", old[removed[0]], cur[added[0]], out)
+	}
+	for _, i := range removed {
+		out = leaves(at+"["+strconv.Itoa(i)+"]", old[i], Removed, out)
+	}
+	for _, i := range added {
+		out = leaves(at+"["+strconv.Itoa(i)+"]", cur[i], Added, out)
 	}
 	return out
 }

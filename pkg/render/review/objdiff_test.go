@@ -220,9 +220,21 @@ func TestSetLists(t *testing.T) {
 		want: []string{"added spec.ingress[0].from[2].ipBlock.cidr: <nil> -> 10.0.0.12/32"},
 	}, {
 		what: "a node's address gone, another added", file: "infrastructure/network-policies-web/networkpolicy-allow-web.yaml", base: setPolicy,
+		old: "    - ipBlock: {cidr: 10.0.0.11/32}\n    - ipBlock: {cidr: 10.0.0.13/32}\n",
+		new: "    - ipBlock: {cidr: 10.0.0.12/32}\n    - ipBlock: {cidr: 10.0.0.13/32}\n",
+		// One peer in place of another reads as the field that changed.
+		want: []string{"changed spec.ingress[0].from[1].ipBlock.cidr: 10.0.0.11/32 -> 10.0.0.12/32"},
+	}, {
+		what: "an address gone and two others added", file: "infrastructure/network-policies-web/networkpolicy-allow-web.yaml", base: setPolicy,
 		old:  "    - ipBlock: {cidr: 10.0.0.11/32}\n    - ipBlock: {cidr: 10.0.0.13/32}\n",
-		new:  "    - ipBlock: {cidr: 10.0.0.12/32}\n    - ipBlock: {cidr: 10.0.0.13/32}\n",
-		want: []string{"removed spec.ingress[0].from[1].ipBlock.cidr: 10.0.0.11/32 -> <nil>", "added spec.ingress[0].from[1].ipBlock.cidr: <nil> -> 10.0.0.12/32"},
+		new:  "    - ipBlock: {cidr: 10.0.0.13/32}\n    - ipBlock: {cidr: 10.0.0.14/32}\n    - ipBlock: {cidr: 10.0.0.15/32}\n",
+		want: []string{"removed spec.ingress[0].from[1].ipBlock.cidr: 10.0.0.11/32 -> <nil>", "added spec.ingress[0].from[2].ipBlock.cidr: <nil> -> 10.0.0.14/32", "added spec.ingress[0].from[3].ipBlock.cidr: <nil> -> 10.0.0.15/32"},
+	}, {
+		what: "two named ports become one unnamed: compared by index", file: "apps/web/service-web.yaml", base: setService,
+		old: "  - {name: http, port: 80, targetPort: 8080}\n  - {name: https, port: 443, targetPort: 8443}\n",
+		new: "  - {port: 80, targetPort: 8081}\n",
+		want: []string{"removed spec.ports[0].name: http -> <nil>", "changed spec.ports[0].targetPort: 8080 -> 8081",
+			"removed spec.ports[1].name: https -> <nil>", "removed spec.ports[1].port: 443 -> <nil>", "removed spec.ports[1].targetPort: 8443 -> <nil>"},
 	}, {
 		what: "policy ports and types reordered", file: "infrastructure/network-policies-web/networkpolicy-allow-web.yaml", base: setPolicy,
 		old: "    - {port: 80, protocol: TCP}\n    - {port: 443, protocol: TCP}\n",

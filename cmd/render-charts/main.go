@@ -1,0 +1,419 @@
+// Command render-charts renders a cluster as render does, then renders
+// every HelmRelease of it with its real chart, as Flux's helm-controller
+// will install it, and checks the model against what the charts really
+// run. go run ./cmd/render -charts runs it; -diff -charts also compares
+// what the charts render with the tree at -base or on disk. It writes
+// nothing but charts.sum, the record of the charts' digests.
+//
+// It lives in a command of its own because Helm's SDK adds about 70 MB
+// and 25 ms of start-up to any binary that links it: a plain render does
+// not pay for it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	cueerrors "cuelang.org/go/cue/errors"
+
+	"github.com/polylab/polylab-gitops/pkg/render"
+	"github.com/polylab/polylab-gitops/pkg/render/charts"
+	"github.com/polylab/polylab-gitops/pkg/render/kube"
+	"github.com/polylab/polylab-gitops/pkg/render/review"
+	"github.com/polylab/polylab-gitops/pkg/render/tree"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// Exit codes, as render's.
+const (
+	exitOK     = 0
+	exitFailed = 1 // invalid model, a chart missing or refused, a problem found
+	exitUsage  = 2
+)
+
+// CacheEnv names the chart cache's folder when -cache does not.
+const CacheEnv = "POLYLAB_CHART_CACHE"
+
+// imports are the -import flags, in order.
+type imports []string
+
+func (i *imports) String() string     { return strings.Join(*i, ",") }
+func (i *imports) Set(v string) error { *i = append(*i, v); return nil }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("render -charts", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	cueDir := flags.String("cue", "cue", "the CUE module `dir`ectory holding schema/ and clusters/")
+	cluster := flags.String("cluster", "polylab", "the cluster: the package cue/clusters/`name`")
+	out := flags.String("out", "", "the cluster's output `dir`ectory (default clusters/<cluster>)")
+	showDiff := flags.Bool("diff", false, "check nothing; print what a render would change, the objects the charts render included")
+	base := flags.String("base", "", "with -diff, compare with the output directory as committed at git `ref` instead of the working tree")
+	format := flags.String("format", "text", "with -diff, print `text` for a terminal or markdown for a pull-request comment")
+	cacheDir := flags.String("cache", "", "the chart cache `dir`ectory (default $"+CacheEnv+", else the user's cache folder: polylab-gitops/charts)")
+	sumsFile := flags.String("sums", "charts.sum", "the `file` recording each chart's digest; new charts are recorded in it")
+	var imported imports
+	flags.Var(&imported, "import", "add the chart archive `file` (helm pull writes one) to the cache, for the chart the model pins with its name and version; may repeat")
+	flags.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: go run ./cmd/render -charts [flags]\n\n")
+		fmt.Fprintf(stderr, "Renders the cluster, then every HelmRelease with its real chart as helm-controller\n")
+		fmt.Fprintf(stderr, "installs it, and checks the model against what the charts run. Charts come from\n")
+		fmt.Fprintf(stderr, "the cache, or are pulled and recorded in charts.sum.\n\n")
+		flags.PrintDefaults()
+		fmt.Fprintf(stderr, "\nExit status: 0 every check passed (or -diff done), 1 a problem, a chart missing or refused, 2 usage error.\n")
+	}
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "render: unexpected argument %q; see -h\n", flags.Arg(0))
+		return exitUsage
+	}
+	if (*base != "" || *format != "text") && !*showDiff {
+		fmt.Fprintf(stderr, "render: -base and -format go with -diff\n")
+		return exitUsage
+	}
+	if *format != "text" && *format != "markdown" {
+		fmt.Fprintf(stderr, "render: -format %s: use text or markdown\n", *format)
+		return exitUsage
+	}
+	if *out == "" {
+		*out = filepath.Join("clusters", *cluster)
+	}
+	if *cacheDir == "" {
+		*cacheDir = os.Getenv(CacheEnv)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	c := &command{stdout: stdout, stderr: stderr, sumsFile: *sumsFile}
+	c.cwd, _ = os.Getwd()
+	start := time.Now()
+	r, err := render.Build(render.DirSource(*cueDir), *cluster)
+	if err != nil {
+		render.PrintError(stderr, err, c.cwd)
+		return exitFailed
+	}
+	c.result = r
+	if c.cache, err = charts.OpenCache(*cacheDir); err != nil {
+		fmt.Fprintf(stderr, "render: %v\n", err)
+		return exitFailed
+	}
+	if c.sums, err = charts.ReadSums(*sumsFile); err != nil {
+		fmt.Fprintf(stderr, "render: %v\n", err)
+		return exitFailed
+	}
+	for _, file := range imported {
+		if err := c.importChart(file); err != nil {
+			fmt.Fprintf(stderr, "render: -import %s: %v\n", file, err)
+			return exitFailed
+		}
+	}
+	if *showDiff {
+		return c.diff(ctx, *out, *base, *format)
+	}
+	return c.check(ctx, *out, start)
+}
+
+type command struct {
+	stdout, stderr io.Writer
+	cwd            string
+	result         *render.Result
+	cache          *charts.Cache
+	sums           *charts.Sums
+	sumsFile       string
+}
+
+// importChart adds an archive to the cache as the chart the model pins
+// with its name and version.
+func (c *command) importChart(file string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	ch, err := charts.LoadArchive(b)
+	if err != nil {
+		return err
+	}
+	installs, err := charts.Installs(charts.FromBuilt(c.result.Built))
+	if err != nil {
+		return err
+	}
+	var pinned []string
+	for _, ref := range charts.Refs(installs) {
+		if ref.Name == ch.Metadata.Name && strings.TrimPrefix(ref.Version, "v") == strings.TrimPrefix(ch.Metadata.Version, "v") {
+			// An import cannot replace a chart charts.sum records.
+			if want, ok := c.sums.Get(ref); ok && want != ch.Digest {
+				return &charts.DigestMismatchError{Ref: ref, Recorded: want, Got: ch.Digest, Source: file + " has", SumsPath: c.sumsFile}
+			}
+			digest, err := charts.Import(c.cache, ref, file)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stderr, "imported %s (%s)\n", ref, digest)
+			return nil
+		}
+		pinned = append(pinned, ref.Name+" "+ref.Version)
+	}
+	return fmt.Errorf("the archive is chart %s %s, which cluster %s does not pin; it pins %s", ch.Metadata.Name, ch.Metadata.Version, c.result.Model.Name, strings.Join(pinned, ", "))
+}
+
+// renderCharts renders the charts of a tree, records new digests, and
+// prints why a chart could not be had.
+func (c *command) renderCharts(ctx context.Context, t charts.Tree, sums *charts.Sums) ([]*charts.Rendered, bool) {
+	rendered, err := charts.RenderTree(ctx, t, charts.Options{Cache: c.cache, Sums: sums, KubeVersion: c.result.Model.Versions.K3s, Progress: c.stderr})
+	if sums == c.sums && c.sums.Changed() {
+		if werr := c.sums.Write(c.sumsFile); werr != nil {
+			fmt.Fprintf(c.stderr, "render: %v\n", werr)
+			return nil, false
+		}
+		fmt.Fprintf(c.stderr, "render: recorded the digests of new charts in %s; commit it\n", c.sumsFile)
+	}
+	if err == nil {
+		return rendered, true
+	}
+	var missing *charts.MissingError
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		if e == nil {
+			continue
+		}
+		if errors.As(e, &missing) {
+			fmt.Fprint(c.stderr, missingMessage(missing))
+			continue
+		}
+		fmt.Fprintf(c.stderr, "render: %v\n", e)
+	}
+	return rendered, false
+}
+
+// missingMessage names each chart that is neither cached nor pullable, and
+// the two ways to fill the cache.
+func missingMessage(e *charts.MissingError) string {
+	var b strings.Builder
+	n := "1 chart is"
+	if len(e.Charts) != 1 {
+		n = fmt.Sprintf("%d charts are", len(e.Charts))
+	}
+	fmt.Fprintf(&b, "render: %s not in the chart cache and could not be pulled:\n", n)
+	for _, m := range e.Charts {
+		fmt.Fprintf(&b, "  %s: %v\n", m.Ref, m.Err)
+		if v, ok := strings.CutPrefix(m.Ref.Version, "v"); ok && m.Ref.OCI() {
+			fmt.Fprintf(&b, "    (helm push tags an OCI chart with the version of its Chart.yaml, which rarely starts with v: is the tag %s?)\n", v)
+		}
+	}
+	fmt.Fprintf(&b, "Run again where the repositories can be reached, or pull each chart where they can and import it here:\n")
+	for _, m := range e.Charts {
+		r := m.Ref
+		if r.OCI() {
+			fmt.Fprintf(&b, "  helm pull %s/%s --version %s\n", r.Repository, r.Name, r.Version)
+		} else {
+			fmt.Fprintf(&b, "  helm pull %s --repo %s --version %s\n", r.Name, r.Repository, r.Version)
+		}
+	}
+	var files []string
+	for _, m := range e.Charts {
+		files = append(files, "-import "+m.Ref.Name+"-"+strings.TrimPrefix(m.Ref.Version, "v")+".tgz")
+	}
+	fmt.Fprintf(&b, "  go run ./cmd/render -charts %s\n", strings.Join(files, " "))
+	fmt.Fprintf(&b, "(or copy the archives into %s). Imported charts are checked against %s.\n", e.ImportDir, cmpOr(e.SumsPath, "charts.sum"))
+	return b.String()
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// check renders the charts and checks the model against them.
+func (c *command) check(ctx context.Context, out string, start time.Time) int {
+	r := c.result
+	rendered, ok := c.renderCharts(ctx, charts.FromBuilt(r.Built), c.sums)
+	if !ok {
+		return exitFailed
+	}
+	report, err := charts.Check(charts.Input{Model: r.Model, Units: r.Units, Built: r.Built, Rendered: rendered})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "render: %v\n", err)
+		return exitFailed
+	}
+	objects := 0
+	for _, rel := range rendered {
+		objects += len(rel.Objects)
+	}
+	fmt.Fprintf(c.stdout, "render: %s: %s rendered with their charts, %s:\n", filepath.ToSlash(out), plural(len(rendered), "HelmRelease"), plural(objects, "object"))
+	for _, rel := range rendered {
+		fmt.Fprintf(c.stdout, "  %s: %s (%s), %s", rel.Install, strings.TrimPrefix(rel.ChartName(), "chart "), rel.Chart.Digest[:len("sha256:")+12], plural(len(rel.Objects), "object"))
+		var on, off []string
+		for _, s := range rel.Subcharts {
+			on = append(on, subchart(s))
+		}
+		for _, s := range rel.Disabled {
+			off = append(off, subchart(s))
+		}
+		if len(on) > 0 {
+			fmt.Fprintf(c.stdout, "; subcharts installed: %s", strings.Join(on, ", "))
+		}
+		if len(off) > 0 {
+			fmt.Fprintf(c.stdout, "; off: %s", strings.Join(off, ", "))
+		}
+		fmt.Fprintln(c.stdout)
+	}
+	fmt.Fprintf(c.stdout, "checked: %s\n", report.Checked)
+	for _, n := range report.Notes {
+		fmt.Fprintf(c.stdout, "not checked: %s\n", n)
+	}
+	if len(report.Problems) > 0 {
+		ps := report.Problems.Locate(r.Model.Source)
+		cueerrors.Print(c.stderr, ps.Errors(), &cueerrors.Config{Cwd: c.cwd, ToSlash: true})
+		noun := "problem"
+		if len(ps) > 1 {
+			noun = "problems"
+		}
+		fmt.Fprintf(c.stderr, "render: %d %s with what the charts really run; fix the model\n", len(ps), noun)
+		return exitFailed
+	}
+	fmt.Fprintf(c.stdout, "render: every check passed in %s\n", time.Since(start).Round(time.Millisecond))
+	return exitOK
+}
+
+// subchart names an enabled or disabled subchart: "nuclio 0.20.1", or
+// "redis (redis 19.6.4)" for one whose values path is not its name.
+func subchart(s charts.Subchart) string {
+	name := s.Name + " " + s.Version
+	if s.Path != s.Name {
+		name = s.Path + " (" + name + ")"
+	}
+	return name
+}
+
+// diff prints what a render changes, the objects the charts render
+// included: before is the tree at -base or on disk, with the charts its
+// HelmReleases pin; after is a fresh render and its charts.
+func (c *command) diff(ctx context.Context, out, base, format string) int {
+	t := c.result.Tree
+	var before review.Files
+	heading := review.Heading{Dir: filepath.ToSlash(out), Base: base}
+	if base != "" {
+		files, err := review.GitFiles(base, out)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "render: %v\n", err)
+			return exitFailed
+		}
+		before = files
+	} else {
+		plan, err := tree.Compare(t, out)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "render: %v\n", err)
+			return exitFailed
+		}
+		before = review.OnDisk(t, plan)
+	}
+	after := review.TreeFiles(t)
+	treeBefore, treeAfter := clone(before), clone(after)
+
+	beforeTree, err := charts.FromFiles(before)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "render: the tree compared with: %v\n", err)
+		return exitFailed
+	}
+	// The other side's charts are checked against charts.sum when it
+	// records them, and never recorded: they are not this tree's.
+	beforeSums, err := charts.ReadSums(c.sumsFile)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "render: %v\n", err)
+		return exitFailed
+	}
+	oldCharts, ok := c.renderCharts(ctx, beforeTree, beforeSums)
+	if !ok {
+		fmt.Fprintf(c.stderr, "render: could not render the charts of the tree compared with\n")
+		return exitFailed
+	}
+	newCharts, ok := c.renderCharts(ctx, charts.FromBuilt(c.result.Built), c.sums)
+	if !ok {
+		return exitFailed
+	}
+	for _, side := range []struct {
+		files    review.Files
+		rendered []*charts.Rendered
+	}{{before, oldCharts}, {after, newCharts}} {
+		if err := addChartFiles(side.files, side.rendered); err != nil {
+			fmt.Fprintf(c.stderr, "render: %v\n", err)
+			return exitFailed
+		}
+	}
+	report := review.Diff(before, after)
+	if format == "markdown" {
+		err = review.WriteMarkdown(c.stdout, report, heading)
+	} else if err = review.WriteText(c.stdout, report, heading); err == nil && !report.Empty() {
+		fmt.Fprintln(c.stdout)
+		err = review.WriteUnified(c.stdout, treeBefore, treeAfter, heading.Dir)
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "render: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// addChartFiles adds the objects each release's chart renders to files,
+// one a file, where review groups them by HelmRelease.
+func addChartFiles(files review.Files, rendered []*charts.Rendered) error {
+	for _, rel := range rendered {
+		hr := rel.HelmRelease
+		for _, o := range rel.Objects {
+			b, err := kube.Marshal(o)
+			if err != nil {
+				return err
+			}
+			name := strings.ToLower(o.GetKind()) + "-" + o.GetName() + ".yaml"
+			if ns := o.GetNamespace(); ns != "" && ns != hr.Namespace {
+				name = strings.ToLower(o.GetKind()) + "-" + ns + "-" + o.GetName() + ".yaml"
+			}
+			p := review.ChartPath(hr.Namespace, hr.Name, name)
+			if o.Hook != nil {
+				p = strings.TrimSuffix(p, ".yaml") + ".hook.yaml"
+			}
+			files[p] = b
+		}
+	}
+	return nil
+}
+
+func clone(f review.Files) review.Files {
+	out := review.Files{}
+	for _, p := range slices.Sorted(func(yield func(string) bool) {
+		for k := range f {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		out[p] = f[p]
+	}
+	return out
+}
