@@ -7,6 +7,7 @@ package kube
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -79,8 +80,12 @@ func Marshal(o Object) ([]byte, error) {
 			}
 		}
 	}
-	// Plain maps, slices and scalars: yaml.v2 prints them with sorted keys.
-	return yamlv2.Marshal(u)
+	// Plain maps, slices and scalars, printed as yaml.v2 prints them.
+	b, err = printYAML(u)
+	if errors.Is(err, errUnusual) {
+		return yamlv2.Marshal(u)
+	}
+	return b, err
 }
 
 // TypeMeta is the apiVersion and kind of a group-version's kind.
