@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"io/fs"
 	"log"
 	"net/http/httptest"
 	"os"
@@ -17,6 +16,7 @@ import (
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	"helm.sh/helm/v4/pkg/registry"
 
+	"github.com/polylab/polylab-gitops/internal/scripttest"
 	"github.com/polylab/polylab-gitops/pkg/render"
 	"github.com/polylab/polylab-gitops/pkg/render/tree"
 )
@@ -44,10 +44,8 @@ func TestScript(t *testing.T) {
 		RequireUniqueNames:  true,
 		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") != "",
 		Setup: func(env *testscript.Env) error {
-			for _, dir := range []string{"cue.mod", "schema"} {
-				if err := copyDir(filepath.Join("..", "..", "cue", dir), filepath.Join(env.WorkDir, "cue", dir)); err != nil {
-					return err
-				}
+			if err := scripttest.CUEModule(env.WorkDir); err != nil {
+				return err
 			}
 			// A cache of the script's own, never the user's.
 			env.Setenv(CacheEnv, filepath.Join(env.WorkDir, "cache"))
@@ -133,21 +131,4 @@ func expand(ts *testscript.TestScript, neg bool, args []string) {
 		})
 		ts.Check(os.WriteFile(ts.MkAbs(f), []byte(out), 0o644))
 	}
-}
-
-func copyDir(from, to string) error {
-	return filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(to, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(to, rel), b, 0o644)
-	})
 }

@@ -2,16 +2,15 @@ package main
 
 import (
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"filippo.io/age"
 	"github.com/getsops/sops/v3/cmd/sops/formats"
 	"github.com/getsops/sops/v3/decrypt"
+	"github.com/polylab/polylab-gitops/internal/scripttest"
 	"github.com/rogpeppe/go-internal/testscript"
 	"sigs.k8s.io/yaml"
 )
@@ -33,10 +32,8 @@ func TestScript(t *testing.T) {
 		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") != "",
 		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"sops-setup": sopsSetup, "sops-keys": sopsKeys},
 		Setup: func(env *testscript.Env) error {
-			for _, dir := range []string{"cue.mod", "schema"} {
-				if err := copyDir(filepath.Join("..", "..", "cue", dir), filepath.Join(env.WorkDir, "cue", dir)); err != nil {
-					return err
-				}
+			if err := scripttest.CUEModule(env.WorkDir); err != nil {
+				return err
 			}
 			return nil
 		},
@@ -86,21 +83,4 @@ func sopsKeys(ts *testscript.TestScript, neg bool, args []string) {
 			fmt.Fprintf(ts.Stdout(), "  %s: %d characters\n", k, len(s.StringData[k]))
 		}
 	}
-}
-
-func copyDir(from, to string) error {
-	return filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(to, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(to, rel), b, 0o644)
-	})
 }

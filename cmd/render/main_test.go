@@ -1,11 +1,10 @@
 package main
 
 import (
-	"io/fs"
 	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/polylab/polylab-gitops/internal/scripttest"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -28,29 +27,10 @@ func TestScript(t *testing.T) {
 		RequireUniqueNames:  true,
 		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") != "",
 		Setup: func(env *testscript.Env) error {
-			for _, dir := range []string{"cue.mod", "schema"} {
-				if err := copyDir(filepath.Join("..", "..", "cue", dir), filepath.Join(env.WorkDir, "cue", dir)); err != nil {
-					return err
-				}
+			if err := scripttest.CUEModule(env.WorkDir); err != nil {
+				return err
 			}
 			return nil
 		},
-	})
-}
-
-func copyDir(from, to string) error {
-	return filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(to, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(to, rel), b, 0o644)
 	})
 }

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -18,49 +17,21 @@ import (
 	cuemodule "github.com/polylab/polylab-gitops/cue"
 	"github.com/polylab/polylab-gitops/pkg/render"
 	"github.com/polylab/polylab-gitops/pkg/render/component"
+	"github.com/polylab/polylab-gitops/pkg/render/internal/modeltest"
 	"github.com/polylab/polylab-gitops/pkg/render/kube"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
-// The real polylab model, loaded once and kept as JSON, so that each test
-// gets a deep copy it may change freely.
+// What the renderer's tests share (internal/modeltest).
 var (
-	modelOnce sync.Once
-	modelJSON []byte
-	modelErr  error
+	testCluster  = modeltest.Cluster
+	testModel    = modeltest.Model
+	editApp      = modeltest.EditApp
+	problemsOf   = modeltest.Problems
+	problemLines = modeltest.ProblemLines
+	wantProblem  = modeltest.WantProblem
+	selects      = modeltest.Selects
 )
-
-// testCluster returns a private copy of the polylab cluster.
-func testCluster(t *testing.T) *model.Cluster {
-	t.Helper()
-	modelOnce.Do(func() {
-		m, err := render.Load(render.Source{FS: cuemodule.FS, Display: "cue"}, "polylab")
-		if err != nil {
-			modelErr = err
-			return
-		}
-		modelJSON, modelErr = json.Marshal(m.Cluster)
-	})
-	if modelErr != nil {
-		t.Fatalf("loading the polylab model: %v", modelErr)
-	}
-	var c model.Cluster
-	if err := json.Unmarshal(modelJSON, &c); err != nil {
-		t.Fatalf("copying the model: %v", err)
-	}
-	return &c
-}
-
-// testModel validates the cluster as the renderer does; every change a
-// test makes to render must leave a valid model.
-func testModel(t *testing.T, c *model.Cluster) *model.Model {
-	t.Helper()
-	m, err := model.Validate(c)
-	if err != nil {
-		t.Fatalf("the changed model is not valid: %v", problemLines(err))
-	}
-	return m
-}
 
 // testApp returns the named app of the cluster, failing if it is missing.
 func testApp(t *testing.T, c *model.Cluster, name string) model.App {
@@ -70,13 +41,6 @@ func testApp(t *testing.T, c *model.Cluster, name string) model.App {
 		t.Fatalf("the model has no app %q", name)
 	}
 	return app
-}
-
-// editApp changes an app of the cluster in place.
-func editApp(c *model.Cluster, name string, edit func(app *model.App)) {
-	app := c.AppsByName[name]
-	edit(&app)
-	c.AppsByName[name] = app
 }
 
 // settingsOf decodes an app's settings into S, as the component reads them.
@@ -206,39 +170,6 @@ func validateErr(t *testing.T, c *model.Cluster, path string, wantIn ...string) 
 		t.Fatalf("the model is valid; want a problem of %s mentioning %q", path, wantIn)
 	}
 	wantProblem(t, err, path, wantIn...)
-}
-
-// problemsOf returns the problems err holds; any other error is one
-// problem without a path.
-func problemsOf(err error) model.Problems {
-	var ps model.Problems
-	ps.Add(nil, err)
-	return ps
-}
-
-// problemLines writes every problem of err, one a line.
-func problemLines(err error) string {
-	var lines []string
-	for _, p := range problemsOf(err) {
-		lines = append(lines, p.Error())
-	}
-	return strings.Join(lines, "\n")
-}
-
-// wantProblem fails unless err holds a problem of the value at path (any,
-// if path is empty) whose message mentions each of wantIn.
-func wantProblem(t *testing.T, err error, path string, wantIn ...string) {
-	t.Helper()
-	for _, p := range problemsOf(err) {
-		// CUE quotes the selectors that are not identifiers (apps."kube-vip").
-		if path != "" && strings.ReplaceAll(p.Value.String(), `"`, "") != path {
-			continue
-		}
-		if !slices.ContainsFunc(wantIn, func(s string) bool { return !strings.Contains(p.Message, s) }) {
-			return
-		}
-	}
-	t.Errorf("problems:\n%s\nwant one of %s mentioning %q", problemLines(err), path, wantIn)
 }
 
 // cueErr loads the polylab cluster from the CUE module with one file of
@@ -415,16 +346,6 @@ func tolerates(tolerations []corev1.Toleration, taint model.Taint) bool {
 		}
 		return false
 	})
-}
-
-// selects reports whether a selector (of pods or nodes) matches the labels.
-func selects(selector, labels map[string]string) bool {
-	for k, v := range selector {
-		if labels[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // freeIP returns the pool address after skip free ones that no
