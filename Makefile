@@ -63,6 +63,10 @@ lint: tools
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@# Both modules tidy: the e2e module requires this one, so a new
+	@# dependency here changes its go.mod too, which make e2e would refuse.
+	$(GO) mod tidy -diff
+	cd e2e && $(GO) mod tidy -diff
 	cd cue && $(GO) tool cue fmt --check ./...
 	cd cue && $(GO) tool cue vet -c ./...
 	shellcheck bootstrap/*.sh hack/*.sh
