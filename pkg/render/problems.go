@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"cuelang.org/go/cue"
 	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/token"
 
+	"github.com/polylab/polylab-gitops/pkg/render/component"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
@@ -40,6 +42,12 @@ const (
 	cueFieldRequired   = "field is required but not present"
 )
 
+// schemaUnknownComponent begins the message cue/schema/app.cue gives an
+// app whose component is none of #Components. CUE cannot name the owner's
+// string in the error of that same field (it would be a cycle), so the
+// name and the "did you mean" are added here.
+const schemaUnknownComponent = "unknown component"
+
 // problemsFromCUE turns CUE's errors into Problems: every error CUE
 // reports, each once, with paths relative to the cluster, pointing at the
 // owner's files rather than the schema's where CUE names both.
@@ -57,6 +65,11 @@ func problemsFromCUE(v cue.Value, err error) model.Problems {
 			p.Message += "; the schema has no such field" + fieldHint(v, e.Path())
 		case cueFieldRequired:
 			p.Message += ": add it"
+		}
+		if rest, ok := strings.CutPrefix(p.Message, schemaUnknownComponent+";"); ok {
+			if name, ok := ownerString(v, e.Path()); ok {
+				p.Message = fmt.Sprintf("%s %q%s;%s", schemaUnknownComponent, name, model.DidYouMean(name, component.Names()), rest)
+			}
 		}
 		if !slices.ContainsFunc(ps, func(q *model.Problem) bool { return q.Value.String() == p.Value.String() && q.Message == p.Message }) {
 			ps = append(ps, p)
@@ -148,6 +161,21 @@ func fieldHint(v cue.Value, path []string) string {
 		return hint
 	}
 	return "; check its spelling against cue/schema"
+}
+
+// ownerString is the string the owner wrote at path, found among the
+// conjuncts of a value that failed: the schema's error() is another.
+func ownerString(v cue.Value, path []string) (string, bool) {
+	if !v.Exists() {
+		return "", false
+	}
+	_, conjuncts := v.LookupPath(selectorPath(path)).Expr()
+	for _, c := range conjuncts {
+		if s, err := c.String(); err == nil && !inSchema(c.Pos()) {
+			return s, true
+		}
+	}
+	return "", false
 }
 
 // selectorPath is the CUE path of an error's selectors.
