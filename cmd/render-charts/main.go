@@ -194,7 +194,7 @@ func (c *command) renderCharts(ctx context.Context, t charts.Tree, sums *charts.
 			continue
 		}
 		if errors.As(e, &missing) {
-			fmt.Fprint(c.stderr, missingMessage(missing))
+			fmt.Fprint(c.stderr, "render: "+missing.Explain("go run ./cmd/render -charts"))
 			continue
 		}
 		fmt.Fprintf(c.stderr, "render: %v\n", e)
@@ -202,51 +202,11 @@ func (c *command) renderCharts(ctx context.Context, t charts.Tree, sums *charts.
 	return rendered, false
 }
 
-// missingMessage names each chart that is neither cached nor pullable, and
-// the two ways to fill the cache.
-func missingMessage(e *charts.MissingError) string {
-	var b strings.Builder
-	n := "1 chart is"
-	if len(e.Charts) != 1 {
-		n = fmt.Sprintf("%d charts are", len(e.Charts))
-	}
-	fmt.Fprintf(&b, "render: %s not in the chart cache and could not be pulled:\n", n)
-	for _, m := range e.Charts {
-		fmt.Fprintf(&b, "  %s: %v\n", m.Ref, m.Err)
-		if v, ok := strings.CutPrefix(m.Ref.Version, "v"); ok && m.Ref.OCI() {
-			fmt.Fprintf(&b, "    (helm push tags an OCI chart with the version of its Chart.yaml, which rarely starts with v: is the tag %s?)\n", v)
-		}
-	}
-	fmt.Fprintf(&b, "Run again where the repositories can be reached, or pull each chart where they can and import it here:\n")
-	for _, m := range e.Charts {
-		r := m.Ref
-		if r.OCI() {
-			fmt.Fprintf(&b, "  helm pull %s/%s --version %s\n", r.Repository, r.Name, r.Version)
-		} else {
-			fmt.Fprintf(&b, "  helm pull %s --repo %s --version %s\n", r.Name, r.Repository, r.Version)
-		}
-	}
-	var files []string
-	for _, m := range e.Charts {
-		files = append(files, "-import "+m.Ref.Name+"-"+strings.TrimPrefix(m.Ref.Version, "v")+".tgz")
-	}
-	fmt.Fprintf(&b, "  go run ./cmd/render -charts %s\n", strings.Join(files, " "))
-	fmt.Fprintf(&b, "(or copy the archives into %s). Imported charts are checked against %s.\n", e.ImportDir, cmpOr(e.SumsPath, "charts.sum"))
-	return b.String()
-}
-
 func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // check renders the charts and checks the model against them.

@@ -1,6 +1,7 @@
 package charts
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -373,28 +374,61 @@ type MissingError struct {
 	SumsPath  string
 }
 
+// Error says which charts are missing and how to fill the cache: pull
+// them where the repositories can be reached, then copy the archives
+// into ImportDir.
 func (e *MissingError) Error() string {
 	var b strings.Builder
-	n := "1 chart is"
-	if len(e.Charts) != 1 {
-		n = fmt.Sprintf("%d charts are", len(e.Charts))
-	}
-	fmt.Fprintf(&b, "%s not in the chart cache and could not be pulled:\n", n)
-	for _, m := range e.Charts {
-		fmt.Fprintf(&b, "  %s: %v\n", m.Ref, m.Err)
-	}
+	e.writeCharts(&b)
 	fmt.Fprintf(&b, "Run again where the repositories can be reached, or pull the charts on a machine that reaches them and copy the archives into %s:\n", e.ImportDir)
-	for _, m := range e.Charts {
-		r := m.Ref
-		if r.OCI() {
-			fmt.Fprintf(&b, "  helm pull %s/%s --version %s\n", r.Repository, r.Name, r.Version)
-		} else {
-			fmt.Fprintf(&b, "  helm pull %s --repo %s --version %s\n", r.Name, r.Repository, r.Version)
-		}
-	}
+	e.writePulls(&b)
 	b.WriteString("and run again here")
 	if e.SumsPath != "" {
 		fmt.Fprintf(&b, " (imported charts are checked against %s)", e.SumsPath)
 	}
 	return b.String()
+}
+
+// Explain is Error for a person at a command line: the same charts and
+// pulls, then importCommand (such as go run ./cmd/render -charts) with an
+// -import flag for each archive helm pull writes.
+func (e *MissingError) Explain(importCommand string) string {
+	var b strings.Builder
+	e.writeCharts(&b)
+	b.WriteString("Run again where the repositories can be reached, or pull each chart where they can and import it here:\n")
+	e.writePulls(&b)
+	var files []string
+	for _, m := range e.Charts {
+		files = append(files, "-import "+m.Ref.Name+"-"+strings.TrimPrefix(m.Ref.Version, "v")+".tgz")
+	}
+	fmt.Fprintf(&b, "  %s %s\n", importCommand, strings.Join(files, " "))
+	fmt.Fprintf(&b, "(or copy the archives into %s). Imported charts are checked against %s.\n", e.ImportDir, cmp.Or(e.SumsPath, "charts.sum"))
+	return b.String()
+}
+
+// writeCharts counts the missing charts and gives each one's reason.
+func (e *MissingError) writeCharts(b *strings.Builder) {
+	n := "1 chart is"
+	if len(e.Charts) != 1 {
+		n = fmt.Sprintf("%d charts are", len(e.Charts))
+	}
+	fmt.Fprintf(b, "%s not in the chart cache and could not be pulled:\n", n)
+	for _, m := range e.Charts {
+		fmt.Fprintf(b, "  %s: %v\n", m.Ref, m.Err)
+		if v, ok := strings.CutPrefix(m.Ref.Version, "v"); ok && m.Ref.OCI() {
+			fmt.Fprintf(b, "    (helm push tags an OCI chart with the version of its Chart.yaml, which rarely starts with v: is the tag %s?)\n", v)
+		}
+	}
+}
+
+// writePulls is the helm pull command of each missing chart.
+func (e *MissingError) writePulls(b *strings.Builder) {
+	for _, m := range e.Charts {
+		r := m.Ref
+		if r.OCI() {
+			fmt.Fprintf(b, "  helm pull %s/%s --version %s\n", r.Repository, r.Name, r.Version)
+		} else {
+			fmt.Fprintf(b, "  helm pull %s --repo %s --version %s\n", r.Name, r.Repository, r.Version)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package charts
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"path"
@@ -206,7 +207,7 @@ func chartReads(hc *helmchart.Chart, owner map[string]any, subs []Subchart) (rea
 					child, _ = iv["child"].(string)
 				}
 				if child != "" {
-					a.read(append(append(slices.Clone(prefix), cmpOr(d.Alias, d.Name)), strings.Split(child, ".")...), true)
+					a.read(append(append(slices.Clone(prefix), cmp.Or(d.Alias, d.Name)), strings.Split(child, ".")...), true)
 				}
 			}
 		}
@@ -233,13 +234,6 @@ func chartReads(hc *helmchart.Chart, owner map[string]any, subs []Subchart) (rea
 		a.walk(f.tree.Root, root, map[string]avSet{"$": root})
 	}
 	return a.reads, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // parseTemplate parses a template as Helm's engine does, without knowing
