@@ -25,6 +25,7 @@ import (
 
 	cueerrors "cuelang.org/go/cue/errors"
 
+	"github.com/polylab/polylab-gitops/internal/cli"
 	"github.com/polylab/polylab-gitops/pkg/render"
 	"github.com/polylab/polylab-gitops/pkg/render/charts"
 	"github.com/polylab/polylab-gitops/pkg/render/kube"
@@ -33,13 +34,6 @@ import (
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
-
-// Exit codes, as render's.
-const (
-	exitOK     = 0
-	exitFailed = 1 // invalid model, a chart missing or refused, a problem found
-	exitUsage  = 2
-)
 
 // CacheEnv names the chart cache's folder when -cache does not.
 const CacheEnv = "POLYLAB_CHART_CACHE"
@@ -53,12 +47,8 @@ func (i *imports) Set(v string) error { *i = append(*i, v); return nil }
 func run(args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("render -charts", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	cueDir := flags.String("cue", "cue", "the CUE module `dir`ectory holding schema/ and clusters/")
-	cluster := flags.String("cluster", "polylab", "the cluster: the package cue/clusters/`name`")
-	out := flags.String("out", "", "the cluster's output `dir`ectory (default clusters/<cluster>)")
-	showDiff := flags.Bool("diff", false, "check nothing; print what a render would change, the objects the charts render included")
-	base := flags.String("base", "", "with -diff, compare with the output directory as committed at git `ref` instead of the working tree")
-	format := flags.String("format", "text", "with -diff, print `text` for a terminal or markdown for a pull-request comment")
+	cluster := cli.ClusterFlags(flags)
+	diff := cli.DiffFlags(flags, "check nothing; print what a render would change, the objects the charts render included")
 	cacheDir := flags.String("cache", "", "the chart cache `dir`ectory (default $"+CacheEnv+", else the user's cache folder: polylab-gitops/charts)")
 	sumsFile := flags.String("sums", "charts.sum", "the `file` recording each chart's digest; new charts are recorded in it")
 	var imported imports
@@ -71,26 +61,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		flags.PrintDefaults()
 		fmt.Fprintf(stderr, "\nExit status: 0 every check passed (or -diff done), 1 a problem, a chart missing or refused, 2 usage error.\n")
 	}
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if status, ok := cli.Parse(flags, args); !ok {
+		return status
 	}
-	if flags.NArg() > 0 {
-		fmt.Fprintf(stderr, "render: unexpected argument %q; see -h\n", flags.Arg(0))
-		return exitUsage
-	}
-	if (*base != "" || *format != "text") && !*showDiff {
-		fmt.Fprintf(stderr, "render: -base and -format go with -diff\n")
-		return exitUsage
-	}
-	if *format != "text" && *format != "markdown" {
-		fmt.Fprintf(stderr, "render: -format %s: use text or markdown\n", *format)
-		return exitUsage
-	}
-	if *out == "" {
-		*out = filepath.Join("clusters", *cluster)
+	if !diff.Check(stderr) {
+		return cli.ExitUsage
 	}
 	if *cacheDir == "" {
 		*cacheDir = os.Getenv(CacheEnv)
@@ -101,30 +76,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 	c := &command{stdout: stdout, stderr: stderr, sumsFile: *sumsFile}
 	c.cwd, _ = os.Getwd()
 	start := time.Now()
-	r, err := render.Build(render.DirSource(*cueDir), *cluster)
+	r, err := render.Build(render.DirSource(cluster.CUEDir), cluster.Name)
 	if err != nil {
 		render.PrintError(stderr, err, c.cwd)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	c.result = r
 	if c.cache, err = charts.OpenCache(*cacheDir); err != nil {
 		fmt.Fprintf(stderr, "render: %v\n", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	if c.sums, err = charts.ReadSums(*sumsFile); err != nil {
 		fmt.Fprintf(stderr, "render: %v\n", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	for _, file := range imported {
 		if err := c.importChart(file); err != nil {
 			fmt.Fprintf(stderr, "render: -import %s: %v\n", file, err)
-			return exitFailed
+			return cli.ExitFailed
 		}
 	}
-	if *showDiff {
-		return c.diff(ctx, *out, *base, *format)
+	if diff.On {
+		return c.diff(ctx, cluster.Out(), diff.Base, diff.Format)
 	}
-	return c.check(ctx, *out, start)
+	return c.check(ctx, cluster.Out(), start)
 }
 
 type command struct {
@@ -214,12 +189,12 @@ func (c *command) check(ctx context.Context, out string, start time.Time) int {
 	r := c.result
 	rendered, ok := c.renderCharts(ctx, charts.FromBuilt(r.Built), c.sums)
 	if !ok {
-		return exitFailed
+		return cli.ExitFailed
 	}
 	report, err := charts.Check(charts.Input{Model: r.Model, Units: r.Units, Built: r.Built, Rendered: rendered})
 	if err != nil {
 		fmt.Fprintf(c.stderr, "render: %v\n", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	objects := 0
 	for _, rel := range rendered {
@@ -255,10 +230,10 @@ func (c *command) check(ctx context.Context, out string, start time.Time) int {
 			noun = "problems"
 		}
 		fmt.Fprintf(c.stderr, "render: %d %s with what the charts really run; fix the model\n", len(ps), noun)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	fmt.Fprintf(c.stdout, "render: every check passed in %s\n", time.Since(start).Round(time.Millisecond))
-	return exitOK
+	return cli.ExitOK
 }
 
 // subchart names an enabled or disabled subchart: "nuclio 0.20.1", or
@@ -282,14 +257,14 @@ func (c *command) diff(ctx context.Context, out, base, format string) int {
 		files, err := review.GitFiles(base, out)
 		if err != nil {
 			fmt.Fprintf(c.stderr, "render: %v\n", err)
-			return exitFailed
+			return cli.ExitFailed
 		}
 		before = files
 	} else {
 		plan, err := tree.Compare(t, out)
 		if err != nil {
 			fmt.Fprintf(c.stderr, "render: %v\n", err)
-			return exitFailed
+			return cli.ExitFailed
 		}
 		before = review.OnDisk(t, plan)
 	}
@@ -299,23 +274,23 @@ func (c *command) diff(ctx context.Context, out, base, format string) int {
 	beforeTree, err := charts.FromFiles(before)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "render: the tree compared with: %v\n", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	// The other side's charts are checked against charts.sum when it
 	// records them, and never recorded: they are not this tree's.
 	beforeSums, err := charts.ReadSums(c.sumsFile)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "render: %v\n", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	oldCharts, ok := c.renderCharts(ctx, beforeTree, beforeSums)
 	if !ok {
 		fmt.Fprintf(c.stderr, "render: could not render the charts of the tree compared with\n")
-		return exitFailed
+		return cli.ExitFailed
 	}
 	newCharts, ok := c.renderCharts(ctx, charts.FromBuilt(c.result.Built), c.sums)
 	if !ok {
-		return exitFailed
+		return cli.ExitFailed
 	}
 	for _, side := range []struct {
 		files    review.Files
@@ -323,21 +298,14 @@ func (c *command) diff(ctx context.Context, out, base, format string) int {
 	}{{before, oldCharts}, {after, newCharts}} {
 		if err := addChartFiles(side.files, side.rendered); err != nil {
 			fmt.Fprintf(c.stderr, "render: %v\n", err)
-			return exitFailed
+			return cli.ExitFailed
 		}
 	}
-	report := review.Diff(before, after)
-	if format == "markdown" {
-		err = review.WriteMarkdown(c.stdout, report, heading)
-	} else if err = review.WriteText(c.stdout, report, heading); err == nil && !report.Empty() {
-		fmt.Fprintln(c.stdout)
-		err = review.WriteUnified(c.stdout, treeBefore, treeAfter, heading.Dir)
-	}
-	if err != nil {
+	if err := review.Write(c.stdout, format, review.Diff(before, after), heading, treeBefore, treeAfter); err != nil {
 		fmt.Fprintf(c.stderr, "render: %v\n", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
-	return exitOK
+	return cli.ExitOK
 }
 
 // addChartFiles adds the objects each release's chart renders to files,

@@ -38,27 +38,19 @@ func TestMain(m *testing.M) {
 // a cluster's folder as render does; expand puts the environment's
 // ${VARS} into a file.
 func TestScript(t *testing.T) {
-	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/script",
-		RequireExplicitExec: true,
-		RequireUniqueNames:  true,
-		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") != "",
-		Setup: func(env *testscript.Env) error {
-			if err := scripttest.CUEModule(env.WorkDir); err != nil {
-				return err
-			}
-			// A cache of the script's own, never the user's.
-			env.Setenv(CacheEnv, filepath.Join(env.WorkDir, "cache"))
-			return nil
-		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"package-chart": packageChart,
-			"oci-registry":  ociRegistry,
-			"push-chart":    pushChart,
-			"render-tree":   renderTree,
-			"expand":        expand,
-		},
+	p := scripttest.Params(func(env *testscript.Env) error {
+		// A cache of the script's own, never the user's.
+		env.Setenv(CacheEnv, filepath.Join(env.WorkDir, "cache"))
+		return nil
 	})
+	p.Cmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"package-chart": packageChart,
+		"oci-registry":  ociRegistry,
+		"push-chart":    pushChart,
+		"render-tree":   renderTree,
+		"expand":        expand,
+	}
+	testscript.Run(t, p)
 }
 
 // package-chart DIR FILE packages the chart folder DIR into the archive

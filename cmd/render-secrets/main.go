@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/polylab/polylab-gitops/internal/cli"
 	"github.com/polylab/polylab-gitops/pkg/render"
 	"github.com/polylab/polylab-gitops/pkg/render/component"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
@@ -23,40 +24,22 @@ import (
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-// Exit codes, as render's.
-const (
-	exitOK     = 0
-	exitFailed = 1 // invalid model, no usable .sops.yaml, or a Secret skipped or incomplete
-	exitUsage  = 2
-)
-
 func run(args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("render -secrets", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	cueDir := flags.String("cue", "cue", "the CUE module `dir`ectory holding schema/ and clusters/")
-	cluster := flags.String("cluster", "polylab", "the cluster: the package cue/clusters/`name`")
-	out := flags.String("out", "", "the cluster's output `dir`ectory (default clusters/<cluster>)")
+	cluster := cli.ClusterFlags(flags)
 	flags.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./cmd/render -secrets [flags]\n\n")
 		fmt.Fprintf(stderr, "Creates every Secret the model declares that clusters/<cluster>/infrastructure/secrets\n")
 		fmt.Fprintf(stderr, "lacks, SOPS-encrypted to the age recipients of .sops.yaml. Prints no value.\n\n")
 		flags.PrintDefaults()
+		fmt.Fprintf(stderr, "\nExit status: 0 done, 1 invalid model, no usable .sops.yaml, or a Secret skipped or incomplete, 2 usage error.\n")
 	}
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if flags.NArg() > 0 {
-		fmt.Fprintf(stderr, "render: unexpected argument %q; see -h\n", flags.Arg(0))
-		return exitUsage
-	}
-	if *out == "" {
-		*out = filepath.Join("clusters", *cluster)
+	if status, ok := cli.Parse(flags, args); !ok {
+		return status
 	}
 	cwd, _ := os.Getwd()
-	return createSecrets(stdout, stderr, render.DirSource(*cueDir), *cluster, *out, cwd)
+	return createSecrets(stdout, stderr, render.DirSource(cluster.CUEDir), cluster.Name, cluster.Out(), cwd)
 }
 
 // createSecrets creates the Secrets the model declares and the secrets
@@ -67,28 +50,28 @@ func createSecrets(stdout, stderr io.Writer, src render.Source, cluster, out, cw
 	m, err := render.Load(src, cluster)
 	if err != nil {
 		render.PrintError(stderr, err, cwd)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	dir := filepath.Join(out, model.LayerInfrastructure, component.SecretsDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fmt.Fprintf(stderr, "render: %v\n", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	result, err := secrets.Create(secrets.Declared(m), secrets.Options{Dir: dir, RepoRoot: cwd, Ask: askOnTerminal(stderr)})
 	var config *secrets.ConfigError
 	switch {
 	case errors.As(err, &config):
 		fmt.Fprintf(stderr, "render: %v\n\n%s", err, secrets.SOPSConfigHelp)
-		return exitFailed
+		return cli.ExitFailed
 	case err != nil:
 		fmt.Fprintf(stderr, "render: %v\n", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	fmt.Fprint(stdout, result)
 	if len(result.Skipped) > 0 || len(result.Incomplete) > 0 {
-		return exitFailed
+		return cli.ExitFailed
 	}
-	return exitOK
+	return cli.ExitOK
 }
 
 // askOnTerminal asks for a value the owner supplies, on the controlling

@@ -22,22 +22,12 @@ func TestMain(m *testing.M) {
 }
 
 // TestScript runs the txtar scripts in testdata/script: each shows a
-// user's command and its exact output (UPDATE_SCRIPTS=1 rewrites them).
-// Every script starts with the repository's cue/cue.mod and cue/schema.
+// user's command and its exact output. Every script starts with the
+// repository's cue/cue.mod and cue/schema (scripttest.Params).
 func TestScript(t *testing.T) {
-	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/script",
-		RequireExplicitExec: true,
-		RequireUniqueNames:  true,
-		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") != "",
-		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"sops-setup": sopsSetup, "sops-keys": sopsKeys},
-		Setup: func(env *testscript.Env) error {
-			if err := scripttest.CUEModule(env.WorkDir); err != nil {
-				return err
-			}
-			return nil
-		},
-	})
+	p := scripttest.Params(nil)
+	p.Cmds = map[string]func(*testscript.TestScript, bool, []string){"sops-setup": sopsSetup, "sops-keys": sopsKeys}
+	testscript.Run(t, p)
 }
 
 // sopsSetup makes a throwaway age key for a script: the private key in

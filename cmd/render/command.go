@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/polylab/polylab-gitops/internal/cli"
 )
 
 // modulePath is this repository's Go module, whose commands render runs.
@@ -25,7 +27,7 @@ func runCommand(name string, args []string, stdout, stderr io.Writer) int {
 	cmd, err := commandFor(name, args)
 	if err != nil {
 		fmt.Fprintf(stderr, "render: %v\n", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
 	if err := cmd.Run(); err != nil {
@@ -34,9 +36,9 @@ func runCommand(name string, args []string, stdout, stderr io.Writer) int {
 			return exit.ExitCode()
 		}
 		fmt.Fprintf(stderr, "render: %s: %v\n", name, err)
-		return exitFailed
+		return cli.ExitFailed
 	}
-	return exitOK
+	return cli.ExitOK
 }
 
 // commandFor finds the command name and returns how to run it.

@@ -4,7 +4,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/polylab/polylab-gitops/internal/cli"
 	"github.com/polylab/polylab-gitops/pkg/render"
 	"github.com/polylab/polylab-gitops/pkg/render/review"
 	"github.com/polylab/polylab-gitops/pkg/render/tree"
@@ -30,25 +30,12 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// Exit codes.
-const (
-	exitOK      = 0
-	exitFailed  = 1 // invalid model, render failure, or -check found differences
-	exitUsage   = 2
-	defaultCUE  = "cue"
-	defaultName = "polylab"
-)
-
 func run(args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("render", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	cueDir := flags.String("cue", defaultCUE, "the CUE module `dir`ectory holding schema/ and clusters/")
-	cluster := flags.String("cluster", defaultName, "the cluster to render: the package cue/clusters/`name`")
-	out := flags.String("out", "", "the output `dir`ectory (default clusters/<cluster>)")
+	cluster := cli.ClusterFlags(flags)
 	check := flags.Bool("check", false, "write nothing; exit 1 and list every missing, stale or extra file if the output differs from a fresh render")
-	showDiff := flags.Bool("diff", false, "write nothing; print what a render would change: objects by Flux Kustomization, danger notes, then a unified diff")
-	base := flags.String("base", "", "with -diff, compare with the output directory as committed at git `ref` instead of the working tree")
-	format := flags.String("format", "text", "with -diff, print `text` for a terminal or markdown for a pull-request comment")
+	diff := cli.DiffFlags(flags, "write nothing; print what a render would change: objects by Flux Kustomization, danger notes, then a unified diff")
 	cpuProfile := flags.String("cpuprofile", "", "write a CPU profile of the run to `file`, for go tool pprof")
 	flags.Bool("charts", false, "render every HelmRelease with its real chart, as helm-controller installs it, and check the model against what the charts run; with -diff, also compare what the charts render (runs render-charts: -charts -h lists its flags, such as -import)")
 	makeSecrets := flags.Bool("secrets", false, "create every Secret the model declares that the secrets folder lacks, SOPS-encrypted to the age recipients of .sops.yaml, and render nothing (runs render-secrets)")
@@ -64,96 +51,82 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if has(args, "-charts") {
 		if has(args, "-check") || has(args, "-secrets") {
 			fmt.Fprintf(stderr, "render: -charts goes alone or with -diff\n")
-			return exitUsage
+			return cli.ExitUsage
 		}
 		return runCommand("render-charts", without(args, "-charts"), stdout, stderr)
 	}
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if status, ok := cli.Parse(flags, args); !ok {
+		return status
 	}
-	if flags.NArg() > 0 {
-		fmt.Fprintf(stderr, "render: unexpected argument %q; see -h\n", flags.Arg(0))
-		return exitUsage
-	}
-	if modes := countTrue(*check, *showDiff, *makeSecrets); modes > 1 {
+	if modes := countTrue(*check, diff.On, *makeSecrets); modes > 1 {
 		fmt.Fprintf(stderr, "render: -check, -diff and -secrets do not go together; pick one\n")
-		return exitUsage
+		return cli.ExitUsage
 	}
 	// Modes that need large libraries live in commands of their own, so
 	// that a plain render does not load them (see command.go).
 	if *makeSecrets {
 		return runCommand("render-secrets", without(args, "-secrets"), stdout, stderr)
 	}
-	if (*base != "" || *format != "text") && !*showDiff {
-		fmt.Fprintf(stderr, "render: -base and -format go with -diff\n")
-		return exitUsage
+	if !diff.Check(stderr) {
+		return cli.ExitUsage
 	}
-	if *format != "text" && *format != "markdown" {
-		fmt.Fprintf(stderr, "render: -format %s: use text or markdown\n", *format)
-		return exitUsage
-	}
-	if *out == "" {
-		*out = filepath.Join("clusters", *cluster)
-	}
+	out := cluster.Out()
 	// A single run shows what benchmarks, which repeat a render in one
 	// process, hide: the cost of every cache's first fill.
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {
 			fmt.Fprintf(stderr, "render: -cpuprofile: %v\n", err)
-			return exitUsage
+			return cli.ExitUsage
 		}
 		defer stop()
 	}
 
 	start := time.Now()
 	cwd, _ := os.Getwd()
-	r, err := render.Build(render.DirSource(*cueDir), *cluster)
+	r, err := render.Build(render.DirSource(cluster.CUEDir), cluster.Name)
 	if err != nil {
 		render.PrintError(stderr, err, cwd)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	t := r.Tree
-	if *showDiff && *base != "" {
-		before, err := review.GitFiles(*base, *out)
+	if diff.On && diff.Base != "" {
+		before, err := review.GitFiles(diff.Base, out)
 		if err != nil {
 			fmt.Fprintf(stderr, "render: %v\n", err)
-			return exitFailed
+			return cli.ExitFailed
 		}
-		return printDiff(stdout, stderr, before, t, review.Heading{Dir: filepath.ToSlash(*out), Base: *base}, *format)
+		return printDiff(stdout, stderr, before, t, review.Heading{Dir: filepath.ToSlash(out), Base: diff.Base}, diff.Format)
 	}
-	plan, err := tree.Compare(t, *out)
+	plan, err := tree.Compare(t, out)
 	if err != nil {
 		fmt.Fprintf(stderr, "render: %v\n", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
 	switch {
 	case *check:
 		if len(plan.Changes) == 0 {
-			fmt.Fprintf(stdout, "render: %s is up to date (%d files)\n", *out, plan.Unchanged)
-			return exitOK
+			fmt.Fprintf(stdout, "render: %s is up to date (%d files)\n", out, plan.Unchanged)
+			return cli.ExitOK
 		}
-		fmt.Fprintf(stderr, "render: %s is out of date:\n", *out)
+		fmt.Fprintf(stderr, "render: %s is out of date:\n", out)
 		for _, c := range plan.Changes {
-			fmt.Fprintf(stderr, "  %-7s  %s\n", c.Kind, filepath.ToSlash(filepath.Join(*out, c.Path)))
+			fmt.Fprintf(stderr, "  %-7s  %s\n", c.Kind, filepath.ToSlash(filepath.Join(out, c.Path)))
 		}
 		fmt.Fprintf(stderr, "run `%s` to update it\n", tree.Command)
-		return exitFailed
-	case *showDiff:
-		return printDiff(stdout, stderr, review.OnDisk(t, plan), t, review.Heading{Dir: filepath.ToSlash(*out)}, *format)
+		return cli.ExitFailed
+	case diff.On:
+		return printDiff(stdout, stderr, review.OnDisk(t, plan), t, review.Heading{Dir: filepath.ToSlash(out)}, diff.Format)
 	}
 	warning := removals(t, plan)
 	if err := plan.Apply(); err != nil {
-		fmt.Fprintf(stderr, "render: writing %s: %v\n", *out, err)
-		return exitFailed
+		fmt.Fprintf(stderr, "render: writing %s: %v\n", out, err)
+		return cli.ExitFailed
 	}
-	fmt.Fprintf(stdout, "render: %s: %d written, %d unchanged, %d removed in %s%s\n", *out,
+	fmt.Fprintf(stdout, "render: %s: %d written, %d unchanged, %d removed in %s%s\n", out,
 		plan.Count(tree.Missing)+plan.Count(tree.Stale), plan.Unchanged, plan.Count(tree.Extra),
 		time.Since(start).Round(time.Millisecond), warning)
-	return exitOK
+	return cli.ExitOK
 }
 
 // removals says, for the end of the summary line, what a render takes
@@ -236,19 +209,11 @@ func startCPUProfile(file string) (stop func(), err error) {
 // diff and its danger notes, then, as text, the unified diff of the files.
 func printDiff(stdout, stderr io.Writer, before review.Files, t *tree.Tree, h review.Heading, format string) int {
 	after := review.TreeFiles(t)
-	r := review.Diff(before, after)
-	var err error
-	if format == "markdown" {
-		err = review.WriteMarkdown(stdout, r, h)
-	} else if err = review.WriteText(stdout, r, h); err == nil && !r.Empty() {
-		fmt.Fprintln(stdout)
-		err = review.WriteUnified(stdout, before, after, h.Dir)
-	}
-	if err != nil {
+	if err := review.Write(stdout, format, review.Diff(before, after), h, before, after); err != nil {
 		fmt.Fprintf(stderr, "render: %v\n", err)
-		return exitFailed
+		return cli.ExitFailed
 	}
-	return exitOK
+	return cli.ExitOK
 }
 
 func countTrue(flags ...bool) int {

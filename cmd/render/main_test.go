@@ -15,22 +15,9 @@ func TestMain(m *testing.M) {
 }
 
 // TestScript runs the txtar scripts in testdata/script: each shows a
-// user's command and its exact output. UPDATE_SCRIPTS=1 rewrites the
-// expected output in place; review the diff before committing it.
-//
-// Every script starts in a folder holding cue/cue.mod and cue/schema from
-// this repository, so a script only adds the cluster it is about.
+// user's command and its exact output. Every script starts with the
+// repository's cue/cue.mod and cue/schema, so it only adds the cluster it
+// is about (scripttest.Params).
 func TestScript(t *testing.T) {
-	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/script",
-		RequireExplicitExec: true,
-		RequireUniqueNames:  true,
-		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") != "",
-		Setup: func(env *testscript.Env) error {
-			if err := scripttest.CUEModule(env.WorkDir); err != nil {
-				return err
-			}
-			return nil
-		},
-	})
+	testscript.Run(t, scripttest.Params(nil))
 }

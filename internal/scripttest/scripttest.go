@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/rogpeppe/go-internal/testscript"
+
 	cuemodule "github.com/polylab/polylab-gitops/cue"
 )
 
@@ -23,4 +25,27 @@ func CUEModule(dir string) error {
 		}
 	}
 	return nil
+}
+
+// Params are what the commands' suites run with: the scripts in
+// testdata/script, each command named by exec, script names unique,
+// UPDATE_SCRIPTS=1 rewriting the expected output in place (review the
+// diff before committing it), and every script starting in a folder
+// holding CUEModule, then setup's, if any.
+func Params(setup func(*testscript.Env) error) testscript.Params {
+	return testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") != "",
+		Setup: func(env *testscript.Env) error {
+			if err := CUEModule(env.WorkDir); err != nil {
+				return err
+			}
+			if setup != nil {
+				return setup(env)
+			}
+			return nil
+		},
+	}
 }

@@ -201,6 +201,22 @@ func moved(o ObjectChange) string {
 	return " (moved from Kustomization " + o.MovedFrom + ")"
 }
 
+// Write prints r in format: "markdown" for a pull-request comment
+// (WriteMarkdown), else text for a terminal (WriteText) followed, when
+// anything changed, by the unified diff of the files from before to after.
+func Write(w io.Writer, format string, r *Report, h Heading, before, after Files) error {
+	if format == "markdown" {
+		return WriteMarkdown(w, r, h)
+	}
+	if err := WriteText(w, r, h); err != nil || r.Empty() {
+		return err
+	}
+	if _, err := fmt.Fprintln(w); err != nil {
+		return err
+	}
+	return WriteUnified(w, before, after, h.Dir)
+}
+
 // WriteUnified prints the unified diff of every file that differs, named
 // a/<dir>/<path> and b/<dir>/<path> as git does.
 func WriteUnified(w io.Writer, before, after Files, dir string) error {
