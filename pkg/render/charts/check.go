@@ -452,32 +452,24 @@ func (c *checker) references() {
 	key := func(kind, ns, name string) string { return kind + "/" + ns + "/" + name }
 	for _, r := range c.Rendered {
 		for _, o := range r.Objects {
-			if k := o.GetKind(); (k == "Secret" || k == "ConfigMap") && o.GroupVersionKind().Group == "" {
-				have[key(k, o.GetNamespace(), o.GetName())] = append(have[key(k, o.GetNamespace(), o.GetName())], provided{keys: dataKeys(o.Unstructured), by: r.origin(o.Template)})
+			if kind := o.GetKind(); (kind == "Secret" || kind == "ConfigMap") && o.GroupVersionKind().Group == "" {
+				k := key(kind, o.GetNamespace(), o.GetName())
+				have[k] = append(have[k], provided{keys: dataKeys(o.Unstructured), by: r.origin(o.Template)})
 			}
 		}
 	}
 	for _, o := range c.Built.Objects {
+		var keys []string
 		switch t := o.Typed.(type) {
 		case *corev1.Secret:
-			var keys []string
-			for k := range t.Data {
-				keys = append(keys, k)
-			}
-			for k := range t.StringData {
-				keys = append(keys, k)
-			}
-			have[key("Secret", o.Namespace, o.Name)] = append(have[key("Secret", o.Namespace, o.Name)], provided{keys: keys, by: "Kustomization " + o.Unit})
+			keys = slices.Concat(slices.Collect(maps.Keys(t.Data)), slices.Collect(maps.Keys(t.StringData)))
 		case *corev1.ConfigMap:
-			var keys []string
-			for k := range t.Data {
-				keys = append(keys, k)
-			}
-			for k := range t.BinaryData {
-				keys = append(keys, k)
-			}
-			have[key("ConfigMap", o.Namespace, o.Name)] = append(have[key("ConfigMap", o.Namespace, o.Name)], provided{keys: keys, by: "Kustomization " + o.Unit})
+			keys = slices.Concat(slices.Collect(maps.Keys(t.Data)), slices.Collect(maps.Keys(t.BinaryData)))
+		default:
+			continue
 		}
+		k := key(o.Kind, o.Namespace, o.Name)
+		have[k] = append(have[k], provided{keys: keys, by: "Kustomization " + o.Unit})
 	}
 	for _, app := range c.Model.Apps {
 		for i, s := range app.Secrets {
