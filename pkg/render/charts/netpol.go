@@ -177,15 +177,8 @@ func (c *checker) policies() error {
 		nodeSourced = append(nodeSourced, e.Name)
 	}
 	var addrs []*peer
-	taken := map[netip.Addr]bool{m.Network.APIVIP: true}
-	for _, n := range m.Nodes {
-		taken[n.IP] = true
-	}
 	for _, e := range m.Externals {
-		a := e.CIDR.Addr().Next()
-		for taken[a] {
-			a = a.Next()
-		}
+		a := m.ClientOf(e)
 		addrs = append(addrs, &peer{name: e.Name + " client " + a.String(), ip: a.String(), sources: []string{e.Name}})
 	}
 	for _, n := range m.Built {

@@ -176,6 +176,22 @@ type External struct {
 	Description string       `json:"description"`
 }
 
+// ClientOf is an address that stands for the clients of external source
+// e when policies are evaluated: the first of its range after the
+// network's own address that is no node's and not the API VIP, since
+// those are sources of their own.
+func (c *Cluster) ClientOf(e External) netip.Addr {
+	taken := map[netip.Addr]bool{c.Network.APIVIP: true}
+	for _, n := range c.Nodes {
+		taken[n.IP] = true
+	}
+	a := e.CIDR.Addr().Next()
+	for taken[a] {
+		a = a.Next()
+	}
+	return a
+}
+
 // App is one piece of software the cluster runs. Which blocks it has
 // (Helm, Container, Function, Image) and what its Settings hold depend on
 // its component, whose CUE definition closes both.

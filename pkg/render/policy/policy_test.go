@@ -170,15 +170,8 @@ func TestPoliciesWithCyclonus(t *testing.T) {
 	}
 	slices.Sort(nodeSourced)
 	var addrPeers []npPeer
-	taken := map[netip.Addr]bool{c.Network.APIVIP: true}
-	for _, n := range c.Nodes {
-		taken[n.IP] = true
-	}
 	for _, e := range c.Externals {
-		a := e.CIDR.Addr().Next()
-		for taken[a] {
-			a = a.Next()
-		}
+		a := c.ClientOf(e)
 		addrPeers = append(addrPeers, npPeer{name: e.Name + " client " + a.String(), ip: a.String(), sources: []string{e.Name}})
 	}
 	for _, n := range m.Built {
