@@ -213,9 +213,13 @@ func Create(want []Secret, o Options) (Result, error) {
 	if filepath.Dir(conf) == dir || strings.HasPrefix(conf, dir+string(filepath.Separator)) {
 		return res, &ConfigError{Config: conf, Reason: conf + " is inside the secrets folder, where Flux's kustomize-controller reads every .yaml file as a Kubernetes object; move it to the repository root"}
 	}
+	sf, err := readConfig(conf)
+	if err != nil {
+		return res, err
+	}
 	rules := make([]*rule, len(todo))
 	for i, s := range todo {
-		if rules[i], err = loadRule(conf, filepath.Join(dir, s.FileName())); err != nil {
+		if rules[i], err = sf.rule(filepath.Join(dir, s.FileName())); err != nil {
 			return res, err
 		}
 		if err := checkRule(s, rules[i]); err != nil {

@@ -179,36 +179,64 @@ func (g *keyGroup) ageKeys() (sops.KeyGroup, error) {
 	return dedup, nil
 }
 
-// loadRule reads the creation rule of .sops.yaml at conf that matches file
-// (an absolute path), as sops does, and refuses a rule Create cannot
-// follow: keys other than age recipients, no recipient Flux can decrypt
-// with, or no rule at all. Each call makes fresh master keys: sops keeps a
-// file's encrypted data key in them.
-func loadRule(conf, file string) (*rule, error) {
-	refuse := func(format string, a ...any) error {
-		return &ConfigError{Config: conf, Reason: conf + ": " + fmt.Sprintf(format, a...)}
-	}
+// sopsFile is a .sops.yaml read and parsed once, for the creation rule
+// of every file Create writes.
+type sopsFile struct {
+	conf string
+	dir  string // the absolute folder of conf
+	c    sopsConfig
+	res  []*regexp.Regexp // each rule's path_regex, compiled on first use
+}
+
+// refuse is a ConfigError about f naming it.
+func (f *sopsFile) refuse(format string, a ...any) error {
+	return &ConfigError{Config: f.conf, Reason: f.conf + ": " + fmt.Sprintf(format, a...)}
+}
+
+// readConfig reads and parses the .sops.yaml at conf, refusing one without
+// creation rules or with a negative indent.
+func readConfig(conf string) (*sopsFile, error) {
+	f := &sopsFile{conf: conf}
 	b, err := os.ReadFile(conf)
 	if err != nil {
-		return nil, refuse("%v", err)
+		return nil, f.refuse("%v", err)
 	}
-	var c sopsConfig
-	if err := yaml.Unmarshal(b, &c); err != nil {
-		return nil, refuse("%v", err)
+	if err := yaml.Unmarshal(b, &f.c); err != nil {
+		return nil, f.refuse("%v", err)
 	}
-	if c.Stores.YAML.Indent < 0 {
-		return nil, refuse("stores.yaml.indent is negative")
+	if f.c.Stores.YAML.Indent < 0 {
+		return nil, f.refuse("stores.yaml.indent is negative")
 	}
-	if c.CreationRules == nil {
-		return nil, refuse("it has no creation_rules")
+	if f.c.CreationRules == nil {
+		return nil, f.refuse("it has no creation_rules")
 	}
 	// sops matches path_regex against the file's path with the absolute
 	// folder of .sops.yaml and a separator trimmed from its front.
-	dir, err := filepath.Abs(filepath.Dir(conf))
+	if f.dir, err = filepath.Abs(filepath.Dir(conf)); err != nil {
+		return nil, err
+	}
+	f.res = make([]*regexp.Regexp, len(f.c.CreationRules))
+	return f, nil
+}
+
+// loadRule reads the creation rule of .sops.yaml at conf that matches file
+// (an absolute path), as sops does; see sopsFile.rule.
+func loadRule(conf, file string) (*rule, error) {
+	f, err := readConfig(conf)
 	if err != nil {
 		return nil, err
 	}
-	rel := strings.TrimPrefix(file, dir+string(filepath.Separator))
+	return f.rule(file)
+}
+
+// rule is the creation rule of f that matches file (an absolute path), as
+// sops chooses it; it refuses a rule Create cannot follow: keys other than
+// age recipients, no recipient Flux can decrypt with, or no rule at all.
+// Each call makes fresh master keys: sops keeps a file's encrypted data key
+// in them.
+func (f *sopsFile) rule(file string) (*rule, error) {
+	refuse, c := f.refuse, &f.c
+	rel := strings.TrimPrefix(file, f.dir+string(filepath.Separator))
 	var cr *creationRule
 	for i := range c.CreationRules {
 		r := &c.CreationRules[i]
@@ -216,11 +244,14 @@ func loadRule(conf, file string) (*rule, error) {
 			cr = r
 			break
 		}
-		re, err := regexp.Compile(r.PathRegex)
-		if err != nil {
-			return nil, refuse("can not compile regexp: %v", err)
+		if f.res[i] == nil {
+			re, err := regexp.Compile(r.PathRegex)
+			if err != nil {
+				return nil, refuse("can not compile regexp: %v", err)
+			}
+			f.res[i] = re
 		}
-		if re.MatchString(rel) {
+		if f.res[i].MatchString(rel) {
 			cr = r
 			break
 		}
@@ -253,6 +284,7 @@ func loadRule(conf, file string) (*rule, error) {
 			groups = append(groups, g)
 		}
 	} else {
+		var err error
 		if foreign, err = cr.foreignKeys(); err != nil {
 			return nil, refuse("%v", err)
 		}
@@ -312,5 +344,5 @@ func loadRule(conf, file string) (*rule, error) {
 	if indent == 0 {
 		indent = 4 // sops's YAML store default
 	}
-	return &rule{config: conf, metadata: m, indent: indent}, nil
+	return &rule{config: f.conf, metadata: m, indent: indent}, nil
 }
