@@ -82,6 +82,7 @@ func findConfig(dir, root string) (string, error) {
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return "", fmt.Errorf("the secrets folder %s is not inside the repository root %s", dir, root)
 	}
+	yml := "" // the nearest .sops.yml, which sops does not read
 	for d := dir; ; d = filepath.Dir(d) {
 		p := filepath.Join(d, configName)
 		if _, err := os.Stat(p); err == nil {
@@ -89,19 +90,18 @@ func findConfig(dir, root string) (string, error) {
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return "", err
 		}
+		if y := filepath.Join(d, ".sops.yml"); yml == "" {
+			if _, err := os.Stat(y); err == nil {
+				yml = y
+			}
+		}
 		if d == root || d == filepath.Dir(d) {
 			break
 		}
 	}
 	reason := fmt.Sprintf("no %s in %s or above it up to %s: nothing says which age recipients the Secrets are encrypted to", configName, dir, root)
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, ".sops.yml")); err == nil {
-			reason += fmt.Sprintf(" (sops reads no %s: rename it %s)", filepath.Join(d, ".sops.yml"), configName)
-			break
-		}
-		if d == root || d == filepath.Dir(d) {
-			break
-		}
+	if yml != "" {
+		reason += fmt.Sprintf(" (sops reads no %s: rename it %s)", yml, configName)
 	}
 	return "", &ConfigError{Reason: reason}
 }
