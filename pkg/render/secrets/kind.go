@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -97,12 +98,7 @@ func checkLength(what string, n int) error {
 	return nil
 }
 
-func orDefault(n int) int {
-	if n == 0 {
-		return DefaultLength
-	}
-	return n
-}
+func orDefault(n int) int { return cmp.Or(n, DefaultLength) }
 
 // generate makes the value of a generated kind from r. Literal returns its
 // value; Supplied is no business of generate.

@@ -22,6 +22,7 @@
 package secrets
 
 import (
+	"cmp"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -52,12 +53,7 @@ type Secret struct {
 }
 
 // secretType is the Secret's type as written: Type, or Opaque.
-func (s Secret) secretType() string {
-	if s.Type == "" {
-		return "Opaque"
-	}
-	return s.Type
-}
+func (s Secret) secretType() string { return cmp.Or(s.Type, "Opaque") }
 
 // ID is "<namespace>/<name>", how messages and Result name the Secret.
 func (s Secret) ID() string { return s.Namespace + "/" + s.Name }
@@ -195,11 +191,8 @@ func Create(want []Secret, o Options) (Result, error) {
 		return res, nil
 	}
 
-	root := o.RepoRoot
-	if root == "" {
-		root = "."
-	}
-	if root, err = filepath.Abs(root); err != nil {
+	root, err := filepath.Abs(cmp.Or(o.RepoRoot, "."))
+	if err != nil {
 		return res, err
 	}
 	dir, err := filepath.Abs(o.Dir)

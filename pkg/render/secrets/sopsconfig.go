@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -340,9 +341,6 @@ func (f *sopsFile) rule(file string) (*rule, error) {
 	if choices == 0 {
 		m.EncryptedRegex = DefaultEncryptedRegex
 	}
-	indent := c.Stores.YAML.Indent
-	if indent == 0 {
-		indent = 4 // sops's YAML store default
-	}
+	indent := cmp.Or(c.Stores.YAML.Indent, 4) // 4: sops's YAML store default
 	return &rule{config: f.conf, metadata: m, indent: indent}, nil
 }
