@@ -13,7 +13,9 @@ import (
 	"time"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -154,10 +156,8 @@ func TestPolylab(t *testing.T) {
 				return false, err.Error(), nil
 			}
 			cond := metav1.Condition{}
-			for _, cnd := range ks.Status.Conditions {
-				if cnd.Type == "Ready" {
-					cond = cnd
-				}
+			if r := readyCondition(ks); r != nil {
+				cond = *r
 			}
 			return ks.Status.LastAttemptedRevision == repo.Revision(third) && cond.Status == metav1.ConditionFalse,
 				fmt.Sprintf("attempted %s, Ready=%s: %s", ks.Status.LastAttemptedRevision, cond.Status, cond.Message), nil
@@ -375,29 +375,27 @@ func declaredKustomizations(t *testing.T, root string) []string {
 	return names
 }
 
+// readyCondition is the Kustomization's Ready condition, nil when it has
+// none.
+func readyCondition(ks kustomizev1.Kustomization) *metav1.Condition {
+	return apimeta.FindStatusCondition(ks.Status.Conditions, meta.ReadyCondition)
+}
+
 func isReady(ks kustomizev1.Kustomization) bool {
-	for _, c := range ks.Status.Conditions {
-		if c.Type == "Ready" {
-			return c.Status == metav1.ConditionTrue && ks.Status.ObservedGeneration == ks.Generation
-		}
-	}
-	return false
+	c := readyCondition(ks)
+	return c != nil && c.Status == metav1.ConditionTrue && ks.Status.ObservedGeneration == ks.Generation
 }
 
 func readyMessage(ks kustomizev1.Kustomization) string {
-	for _, c := range ks.Status.Conditions {
-		if c.Type == "Ready" {
-			return c.Reason + ": " + c.Message
-		}
+	if c := readyCondition(ks); c != nil {
+		return c.Reason + ": " + c.Message
 	}
 	return "no Ready condition"
 }
 
 func readySince(ks kustomizev1.Kustomization) time.Time {
-	for _, c := range ks.Status.Conditions {
-		if c.Type == "Ready" {
-			return c.LastTransitionTime.Time
-		}
+	if c := readyCondition(ks); c != nil {
+		return c.LastTransitionTime.Time
 	}
 	return time.Time{}
 }
@@ -561,10 +559,8 @@ func functionUnitStatus(ctx context.Context, c *cluster.Cluster) (kustomizev1.Ku
 	if err := c.Client.Get(ctx, functionUnit, &ks); err != nil {
 		return ks, metav1.Condition{}, err
 	}
-	for _, cnd := range ks.Status.Conditions {
-		if cnd.Type == "Ready" {
-			return ks, cnd, nil
-		}
+	if c := readyCondition(ks); c != nil {
+		return ks, *c, nil
 	}
 	return ks, metav1.Condition{Status: metav1.ConditionUnknown}, nil
 }
