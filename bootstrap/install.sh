@@ -447,6 +447,12 @@ check_k3s() {
 # caHashLength sha256.Size*2). It reads the file without printing it.
 secure_token() { grep -Eq '^K10[0-9a-f]{64}::[^:]+:.+$' "$1" 2>/dev/null; }
 
+# token_copy prints the command that copies the first server's secure
+# token to a node that joins, run as root on that node.
+token_copy() {
+	printf '%s' "mkdir -p ${TOKEN_FILE%/*} && scp root@$FIRST_SERVER_IP:$K3S_SERVER_TOKEN $TOKEN_FILE && chmod 600 $TOKEN_FILE"
+}
+
 # check_join: a node that joins needs a copy of the first server's secure
 # token and an API that answers; the first server, a cluster that does
 # not exist yet. Only when K3s is to be installed.
@@ -460,7 +466,8 @@ check_join() {
 		fi
 		return 0
 	fi
-	local copy="mkdir -p ${TOKEN_FILE%/*} && scp root@$FIRST_SERVER_IP:$K3S_SERVER_TOKEN $TOKEN_FILE && chmod 600 $TOKEN_FILE"
+	local copy
+	copy=$(token_copy)
 	need "$NODE joins the cluster with the secure token of $FIRST_SERVER_NAME, and $TOKEN_FILE is missing or empty here; copy it from $FIRST_SERVER_NAME first (it is a secret: never commit or paste it):
   $copy" \
 		test -s "$ROOT$TOKEN_FILE"
@@ -884,9 +891,7 @@ next_step() {
 		printf '%s %s\n' "$NODE_IP" "$NODE_ROLE"
 	)
 	say "next: $NEXT ($next_role, $next_ip), once $NODE is Ready; one node at a time. On $NEXT, as root (the token is $FIRST_SERVER_NAME's secure token; it is a secret: never commit or paste it):"
-	printf '  %s\n' \
-		"mkdir -p ${TOKEN_FILE%/*} && scp root@$FIRST_SERVER_IP:$K3S_SERVER_TOKEN $TOKEN_FILE && chmod 600 $TOKEN_FILE" \
-		"bootstrap/install.sh --cluster $CLUSTER $NEXT"
+	printf '  %s\n' "$(token_copy)" "bootstrap/install.sh --cluster $CLUSTER $NEXT"
 	if [ "${SYNC_WAITING:-0}" = 1 ]; then
 		say "when every node is Ready, on $NODE again: $again  (it starts Flux's sync)"
 	fi
