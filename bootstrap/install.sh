@@ -207,6 +207,9 @@ retry() {
 	done
 }
 
+# sha256 prints the sha256 of FILE, as hex digits.
+sha256() { sha256sum "$1" | awk '{ print $1 }'; }
+
 # ipv4 prints an IPv4 address as a number, or fails.
 ipv4() {
 	local a b c d
@@ -425,7 +428,7 @@ check_k3s() {
 	! same "$NODE_DIR/k3s-config.yaml" "$K3S_CONFIG" || CONFIG_CHANGED=0
 	local binary_ok=1 have
 	if [ -n "$K3S_BINARY_SHA256" ] && [ "$INSTALLED" = "$K3S_VERSION" ]; then
-		have=$(probe sha256sum "$ROOT$BIN_DIR/k3s" 2>/dev/null | awk '{ print $1 }') || have=""
+		have=$(probe sha256 "$ROOT$BIN_DIR/k3s" 2>/dev/null) || have=""
 		[ "$have" = "$K3S_BINARY_SHA256" ] || binary_ok=0
 	fi
 	K3S_NEEDED=0
@@ -499,7 +502,7 @@ fetch_verified() {
 	dry && return 0
 	curl -sfL --proto '=https' -o "$file" --retry 3 "$url" ||
 		refuse "could not download $what from $url; check that $NODE reaches it, then run install.sh again"
-	got=$(sha256sum "$file" | awk '{ print $1 }')
+	got=$(sha256 "$file")
 	[ "$got" = "$sum" ] ||
 		refuse "$what at $url has sha256 $got, and cue/clusters/$CLUSTER/versions.cue pins $sum: refusing to run it. Compute the sha256 of that file on a machine you trust: if it is $got, correct the pin and render again; if not, the download was tampered with"
 }
