@@ -207,6 +207,14 @@ retry() {
 	done
 }
 
+# await prints PLAN, the wait as the owner would run it, then waits as
+# retry SECONDS WHAT HINT CMD does; a dry run only prints PLAN.
+await() {
+	show "$1"
+	shift
+	dry || retry "$@"
+}
+
 # sha256 prints the sha256 of FILE, as hex digits.
 sha256() { sha256sum "$1" | awk '{ print $1 }'; }
 
@@ -737,21 +745,17 @@ ensure_server_token() {
 # Secrets Flux needs, and the sync, once the cluster is ready for it.
 ensure_flux() {
 	[ "$FIRST_SERVER" = true ] || return 0
-	show "curl -ksf --max-time 5 $JOIN_URL/ping  # until the API answers where the other nodes join"
-	if ! dry; then
-		retry "$API_TIMEOUT" "the API at $JOIN_URL" "check kube-vip: kubectl -n kube-system get pods -o wide | grep kube-vip" \
-			curl -ksf --max-time 5 "$JOIN_URL/ping"
-	fi
+	await "curl -ksf --max-time 5 $JOIN_URL/ping  # until the API answers where the other nodes join" \
+		"$API_TIMEOUT" "the API at $JOIN_URL" "check kube-vip: kubectl -n kube-system get pods -o wide | grep kube-vip" \
+		curl -ksf --max-time 5 "$JOIN_URL/ping"
 
 	# The operator's CRD, then the FluxInstance, which the operator turns
 	# into Flux's controllers at the version it pins; Ready when they run
 	# (kubectl -n flux-system wait fluxinstance/flux --for=condition=Ready,
 	# flux-operator v0.59.0 docs/guides/operator/operator-migration.md).
-	show "kubectl get crd $FLUX_INSTANCE_CRD  # until the Flux Operator, which K3s installs from its HelmChart, has registered it"
-	if ! dry; then
-		retry "$FLUX_TIMEOUT" "the Flux Operator's CRD $FLUX_INSTANCE_CRD" "K3s installs the operator from its HelmChart in $K3S_MANIFESTS: see kubectl -n kube-system get helmcharts,jobs and the helm-install job's log" \
-			kubectl get crd "$FLUX_INSTANCE_CRD"
-	fi
+	await "kubectl get crd $FLUX_INSTANCE_CRD  # until the Flux Operator, which K3s installs from its HelmChart, has registered it" \
+		"$FLUX_TIMEOUT" "the Flux Operator's CRD $FLUX_INSTANCE_CRD" "K3s installs the operator from its HelmChart in $K3S_MANIFESTS: see kubectl -n kube-system get helmcharts,jobs and the helm-install job's log" \
+		kubectl get crd "$FLUX_INSTANCE_CRD"
 	check kubectl wait --for=condition=Established "crd/$FLUX_INSTANCE_CRD" --timeout="${API_TIMEOUT}s" ||
 		die "the CRD $FLUX_INSTANCE_CRD is not Established; see kubectl describe crd $FLUX_INSTANCE_CRD"
 	# kubectl diff exits 0 when the cluster holds the file as it is.
