@@ -50,8 +50,20 @@ type Danger struct {
 	weight int
 }
 
+// readings is what both the dangers and the picture read of the two
+// renders, read once.
+type readings struct {
+	flowsBefore, flowsAfter map[string]*declaredFlow
+}
+
+func read(old, cur map[Key]object) readings {
+	return readings{
+		flowsBefore: declaredFlows(old), flowsAfter: declaredFlows(cur),
+	}
+}
+
 // dangers applies every rule to the two renders and sorts the notes.
-func dangers(old, cur map[Key]object, oldText, curText Files) []Danger {
+func dangers(old, cur map[Key]object, oldText, curText Files, r readings) []Danger {
 	var out []Danger
 	out = append(out, pruneDangers(old, cur)...)
 	out = append(out, quorumDangers(oldText, curText)...)
@@ -64,7 +76,7 @@ func dangers(old, cur map[Key]object, oldText, curText Files) []Danger {
 	}
 	out = append(out, movedDangers(old, cur)...)
 	out = append(out, loadBalancerDangers(old, cur)...)
-	out = append(out, flowDangers(old, cur)...)
+	out = append(out, flowDangers(old, cur, r.flowsBefore, r.flowsAfter)...)
 	slices.SortStableFunc(out, func(a, b Danger) int {
 		return cmp.Or(cmp.Compare(slices.Index(ruleOrder, a.Rule), slices.Index(ruleOrder, b.Rule)), cmp.Compare(a.weight, b.weight),
 			compareGroups(a.Group, b.Group), cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Message, b.Message))

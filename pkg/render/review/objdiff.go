@@ -350,8 +350,9 @@ func Diff(before, after Files) *Report {
 		slices.SortStableFunc(g.Objects, func(a, b ObjectChange) int { return compareKeys(a.Key, b.Key) })
 		r.Groups = append(r.Groups, *g)
 	}
-	r.Dangers = dangers(old, cur, oldText, curText)
-	r.Picture = picture(old, cur)
+	both := read(old, cur)
+	r.Dangers = dangers(old, cur, oldText, curText, both)
+	r.Picture = picture(old, cur, both)
 	return r
 }
 

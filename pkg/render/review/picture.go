@@ -9,7 +9,6 @@ import (
 
 	"github.com/polylab/polylab-gitops/internal/mermaid"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
-	"github.com/polylab/polylab-gitops/pkg/render/policy"
 )
 
 // Picture is what a change does to the cluster's shape, read from the two
@@ -74,9 +73,9 @@ func (p Picture) Empty() bool {
 }
 
 // picture compares the two renders' shapes.
-func picture(old, cur map[Key]object) Picture {
+func picture(old, cur map[Key]object, r readings) Picture {
 	var p Picture
-	p.Flows = flowChanges(old, cur)
+	p.Flows = flowChanges(old, cur, r.flowsBefore, r.flowsAfter)
 	p.Addresses = addressChanges(old, cur)
 	p.Units = unitChanges(old, cur)
 	moves := map[[2]string]int{}
@@ -128,33 +127,24 @@ func parseFlow(id string) (parsedFlow, bool) {
 func flowNamespaces(objects ...map[Key]object) map[string]string {
 	out := map[string]string{}
 	for _, objs := range objects {
-		for _, k := range sortedKeys(objs, nil, compareKeys) {
-			lines, ok := lookup(objs[k].Content, "metadata", "annotations", policy.FlowsAnnotation).(string)
-			if !ok || k.Kind != "NetworkPolicy" {
+		for k, l := range flowLines(objs) {
+			f, ok := parseFlow(l.id)
+			if !ok {
 				continue
 			}
-			for _, line := range strings.Split(lines, "\n") {
-				dir, flow, _ := strings.Cut(line, ":")
-				id, _, _ := strings.Cut(strings.TrimSpace(flow), ": ")
-				f, ok := parseFlow(id)
-				if !ok {
-					continue
-				}
-				end := f.to
-				if strings.TrimSpace(dir) == "out" {
-					end = f.from
-				}
-				if _, known := out[end]; !known {
-					out[end] = k.Namespace
-				}
+			end := f.to
+			if l.dir == "out" {
+				end = f.from
+			}
+			if _, known := out[end]; !known {
+				out[end] = k.Namespace
 			}
 		}
 	}
 	return out
 }
 
-func flowChanges(old, cur map[Key]object) []FlowChange {
-	before, after := declaredFlows(old), declaredFlows(cur)
+func flowChanges(old, cur map[Key]object, before, after map[string]*declaredFlow) []FlowChange {
 	namespaces := flowNamespaces(cur, old)
 	var out []FlowChange
 	for _, id := range sortedKeys(before, after, strings.Compare) {
