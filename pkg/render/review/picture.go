@@ -76,15 +76,11 @@ func (p Picture) Empty() bool {
 func picture(old, cur map[Key]object, r readings) Picture {
 	var p Picture
 	p.Flows = flowChanges(old, cur, r.flowsBefore, r.flowsAfter)
-	p.Addresses = addressChanges(old, cur)
+	p.Addresses = addressChanges(r.claimsBefore, r.claimsAfter)
 	p.Units = unitChanges(old, cur)
 	moves := map[[2]string]int{}
-	for _, k := range sortedKeys(old, cur, compareKeys) {
-		o, wasThere := old[k]
-		n, isThere := cur[k]
-		if wasThere && isThere && o.Unit != n.Unit {
-			moves[[2]string{o.Unit, n.Unit}]++
-		}
+	for _, m := range r.moves {
+		moves[[2]string{m.from, m.to}]++
 	}
 	for _, m := range slices.SortedFunc(maps.Keys(moves), func(a, b [2]string) int {
 		return cmp.Or(compareGroups(a[0], b[0]), compareGroups(a[1], b[1]))
@@ -164,17 +160,15 @@ func flowChanges(old, cur map[Key]object, before, after map[string]*declaredFlow
 	return out
 }
 
-func addressChanges(old, cur map[Key]object) []AddressChange {
+func addressChanges(old, cur []lbClaim) []AddressChange {
 	type claim struct {
 		ip    string
 		owner Key
 	}
-	claims := func(objects map[Key]object) map[claim]bool {
+	claims := func(list []lbClaim) map[claim]bool {
 		out := map[claim]bool{}
-		for k, o := range objects {
-			for _, c := range loadBalancerIPs(o) {
-				out[claim{c.ip, k}] = true
-			}
+		for _, c := range list {
+			out[claim{c.ip, c.key}] = true
 		}
 		return out
 	}
