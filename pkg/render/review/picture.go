@@ -227,10 +227,7 @@ func unitChanges(old, cur map[Key]object) []UnitChange {
 			}
 		default:
 			changed := false
-			for _, d := range slices.Sorted(slices.Values(append(slices.Clone(was), is...))) {
-				if len(u.DependsOn) > 0 && u.DependsOn[len(u.DependsOn)-1].Name == d {
-					continue
-				}
+			for _, d := range slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(was), is...)))) {
 				dep := Dependency{Name: d}
 				switch {
 				case !slices.Contains(was, d):
