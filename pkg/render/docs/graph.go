@@ -75,21 +75,36 @@ func NodeGraph(m *model.Model) string {
 // namespace fold into one box; and past them still, the namespaces the
 // flows name last fold into one box, as many as it takes.
 func Overview(m *model.Model) string {
-	c, _ := overviewChart(m)
+	c, _, _ := overviewChart(m)
 	return c.String()
 }
 
-// overviewChart is the overview, and how it folds the apps: -1 not at
-// all, else into one box per namespace for that many namespaces and one
-// box for the others.
-func overviewChart(m *model.Model) (*mermaid.Flowchart, int) {
+// overviewChart is the overview, how it folds the apps (-1 not at all,
+// else into one box per namespace for that many namespaces and one box
+// for the others), and how many namespaces the apps have.
+func overviewChart(m *model.Model) (*mermaid.Flowchart, int, int) {
 	links := overviewLinks(m)
 	namespaces := appNamespaces(m, links)
-	c := overview(m, links, namespaces, -1)
 	// Each namespace kept is a box: no more than the budget can fit.
-	for keep := min(len(namespaces), overviewBoxes); !fits(c, overviewBoxes, overviewArrows) && keep >= 0; keep-- {
-		c = overview(m, links, namespaces, keep)
-		if fits(c, overviewBoxes, overviewArrows) || keep == 0 {
+	c, keep := fold(min(len(namespaces), overviewBoxes), overviewBoxes, overviewArrows, func(keep int) *mermaid.Flowchart {
+		return overview(m, links, namespaces, keep)
+	})
+	return c, keep, len(namespaces)
+}
+
+// fold draws a diagram whole (keep -1) and, while it is past boxes or
+// arrows, again with the first keep namespaces in boxes of their own and
+// the others in one, keep going from most down to 0. It returns the first
+// drawing that fits, or the last, and its keep; a whole diagram that is
+// nil (nothing to draw) is returned as it is.
+func fold(most, boxes, arrows int, draw func(keep int) *mermaid.Flowchart) (*mermaid.Flowchart, int) {
+	c := draw(-1)
+	if c == nil {
+		return nil, -1
+	}
+	for keep := most; !fits(c, boxes, arrows) && keep >= 0; keep-- {
+		c = draw(keep)
+		if fits(c, boxes, arrows) || keep == 0 {
 			return c, keep
 		}
 	}
@@ -253,12 +268,11 @@ func NamespaceGraph(m *model.Model, ns *model.Namespace) string {
 }
 
 func namespaceDiagram(m *model.Model, idx *flowIndex, ns *model.Namespace) string {
-	c := namespaceGraph(m, idx, ns, -1)
+	c, _ := fold(min(len(m.Namespaces), namespaceBoxes), namespaceBoxes, namespaceArrows, func(keep int) *mermaid.Flowchart {
+		return namespaceGraph(m, idx, ns, keep)
+	})
 	if c == nil {
 		return ""
-	}
-	for keep := min(len(m.Namespaces), namespaceBoxes); !fits(c, namespaceBoxes, namespaceArrows) && keep >= 0; keep-- {
-		c = namespaceGraph(m, idx, ns, keep)
 	}
 	return c.String()
 }

@@ -349,12 +349,12 @@ func readmeNamespaces(b *bytes.Buffer, c *model.Model, namespaces []*model.Names
 
 // readmeOverview writes the overview diagram and how to read it.
 func readmeOverview(b *bytes.Buffer, c *model.Model) {
-	graph, keep := overviewChart(c)
+	graph, keep, namespaces := overviewChart(c)
 	b.WriteString("\n## Overview\n\n")
 	switch {
 	case keep < 0:
 		b.WriteString("What the cluster runs and how data moves through it: each box is an app, grouped by namespace, ")
-	case keep == len(appNamespaces(c, overviewLinks(c))):
+	case keep == namespaces:
 		b.WriteString("What the cluster runs and how data moves through it (too many apps for a box each): each box is a namespace of the apps, naming its apps, ")
 	default:
 		fmt.Fprintf(b, "What the cluster runs and how data moves through it (too many apps for a box each): each box is a namespace of the apps, naming its apps, "+
