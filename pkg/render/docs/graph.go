@@ -189,7 +189,6 @@ func overview(m *model.Model, links []model.Link, namespaces []string, keep int)
 	if len(rest) > 0 {
 		c.Box(infra, "infrastructure_rest", wrap(rest, ", "), mermaid.Rect)
 	}
-	const others = "ns_others"
 	kept := map[string]bool{}
 	for i := range max(0, min(keep, len(namespaces))) {
 		kept[namespaces[i]] = true
@@ -201,7 +200,7 @@ func overview(m *model.Model, links []model.Link, namespaces []string, keep int)
 		case kept[a.Namespace]:
 			return namespaceID(a.Namespace)
 		}
-		return others
+		return othersID
 	}
 	var folded []string
 	for i, name := range namespaces {
@@ -232,7 +231,7 @@ func overview(m *model.Model, links []model.Link, namespaces []string, keep int)
 		}
 	}
 	if len(folded) > 0 {
-		c.Box(nil, others, fmt.Sprintf("%d more namespaces<br/><i>%s</i>", len(folded), wrap(few(folded), ", ")), mermaid.Rect)
+		othersBox(c, folded)
 	}
 	for _, l := range links {
 		to := boxOf(l.To.App)
@@ -268,8 +267,9 @@ func NamespaceGraph(m *model.Model, ns *model.Namespace) string {
 }
 
 func namespaceDiagram(m *model.Model, idx *flowIndex, ns *model.Namespace) string {
+	f := namespaceFlowsOf(idx, ns)
 	c, _ := fold(min(len(m.Namespaces), namespaceBoxes), namespaceBoxes, namespaceArrows, func(keep int) *mermaid.Flowchart {
-		return namespaceGraph(m, idx, ns, keep)
+		return namespaceGraph(m, idx, ns, f, keep)
 	})
 	if c == nil {
 		return ""
@@ -303,11 +303,7 @@ func indexFlows(m *model.Model) *flowIndex {
 // quietPodSets are the namespace's workloads and helpers that no flow
 // joins, which its diagram leaves out.
 func quietPodSets(idx *flowIndex, ns *model.Namespace) []string {
-	used := map[string]bool{}
-	for _, l := range idx.byNamespace[ns.Name] {
-		used[l.From.String()] = true
-		used[l.To.Key()] = true
-	}
+	used := joined(idx.byNamespace[ns.Name])
 	var out []string
 	for _, a := range ns.Apps {
 		for _, s := range a.PodSets() {
@@ -319,29 +315,59 @@ func quietPodSets(idx *flowIndex, ns *model.Namespace) []string {
 	return out
 }
 
-// namespaceGraph draws a namespace's diagram with a box per workload
-// (keep -1), or per app inside and per namespace outside, for the first
-// keep namespaces outside and one box for the others.
-func namespaceGraph(m *model.Model, idx *flowIndex, ns *model.Namespace, keep int) *mermaid.Flowchart {
-	byApp := keep >= 0
-	links := idx.byNamespace[ns.Name]
-	if len(links) == 0 {
-		return nil
-	}
-	inside := func(e model.Endpoint) bool { return e.External == nil && e.App.Namespace == ns.Name }
-	// What a workload sends to its own kind (peers on other nodes) is a
-	// note in its box: a loop takes more room than it says.
-	peers := map[string][]string{}
+// joined are the pod sets (by key) and sources at the ends of links.
+func joined(links []model.Link) map[string]bool {
 	used := map[string]bool{}
 	for _, l := range links {
 		used[l.From.String()] = true
 		used[l.To.Key()] = true
+	}
+	return used
+}
+
+// namespaceFlows is what a namespace's diagram draws however it folds.
+type namespaceFlows struct {
+	// links start or end in the namespace; used are their ends.
+	links []model.Link
+	used  map[string]bool
+	// peers are what each workload sends to its own kind (peers on other
+	// nodes), a note in its box: a loop takes more room than it says.
+	peers map[string][]string
+	// outside are the namespaces at the other end of its flows, in the
+	// order they first come.
+	outside []string
+}
+
+func namespaceFlowsOf(idx *flowIndex, ns *model.Namespace) namespaceFlows {
+	links := idx.byNamespace[ns.Name]
+	f := namespaceFlows{links: links, used: joined(links), peers: map[string][]string{}}
+	for _, l := range links {
 		if l.From.External == nil && l.From.Key() == l.To.Key() {
-			if label := mermaid.Text(l.Port.Name) + " " + podPorts(l.Port); !slices.Contains(peers[l.To.Key()], label) {
-				peers[l.To.Key()] = append(peers[l.To.Key()], label)
+			if label := mermaid.Text(l.Port.Name) + " " + podPorts(l.Port); !slices.Contains(f.peers[l.To.Key()], label) {
+				f.peers[l.To.Key()] = append(f.peers[l.To.Key()], label)
 			}
 		}
 	}
+	for _, l := range links {
+		for _, e := range []model.Endpoint{l.From, {PodSet: l.To}} {
+			if e.External == nil && e.App.Namespace != ns.Name && !slices.Contains(f.outside, e.App.Namespace) {
+				f.outside = append(f.outside, e.App.Namespace)
+			}
+		}
+	}
+	return f
+}
+
+// namespaceGraph draws a namespace's diagram with a box per workload
+// (keep -1), or per app inside and per namespace outside, for the first
+// keep namespaces outside and one box for the others.
+func namespaceGraph(m *model.Model, idx *flowIndex, ns *model.Namespace, f namespaceFlows, keep int) *mermaid.Flowchart {
+	byApp := keep >= 0
+	links, used, peers, outside := f.links, f.used, f.peers, f.outside
+	if len(links) == 0 {
+		return nil
+	}
+	inside := func(e model.Endpoint) bool { return e.External == nil && e.App.Namespace == ns.Name }
 	// Top to bottom: a namespace's paths are longer than they are wide.
 	c := mermaid.NewFlowchart("TB")
 	title := "namespace " + ns.Name
@@ -369,26 +395,13 @@ func namespaceGraph(m *model.Model, idx *flowIndex, ns *model.Namespace, keep in
 			c.Box(g, podSetID(s), label, mermaid.Rect)
 		}
 	}
-	// The namespaces at the other end of its flows, in the order they
-	// first come.
-	var outside []string
-	for _, l := range links {
-		for _, e := range []model.Endpoint{l.From, {PodSet: l.To}} {
-			if e.External == nil && !inside(e) && !slices.Contains(outside, e.App.Namespace) {
-				outside = append(outside, e.App.Namespace)
-			}
-		}
-	}
 	boxOf := func(e model.Endpoint) string {
 		switch {
 		case e.External != nil:
 			return c.Box(nil, externalID(e.External.Name), externalLabel(e.External), mermaid.Stadium).ID
 		case !inside(e) && byApp:
 			if i := slices.Index(outside, e.App.Namespace); i >= keep {
-				if !c.Has("ns_others") {
-					c.Box(nil, "ns_others", fmt.Sprintf("%d more namespaces<br/><i>%s</i>", len(outside)-keep, wrap(few(outside[keep:]), ", ")), mermaid.Rect)
-				}
-				return "ns_others"
+				return othersBox(c, outside[keep:])
 			}
 			return c.Box(nil, namespaceID(e.App.Namespace), "namespace "+e.App.Namespace, mermaid.Rect).ID
 		case !inside(e):
@@ -423,6 +436,15 @@ func namespaceGraph(m *model.Model, idx *flowIndex, ns *model.Namespace, keep in
 		}
 	}
 	return c
+}
+
+// othersID is the box of the namespaces folded together.
+const othersID = "ns_others"
+
+// othersBox adds the box of the namespaces folded together, naming them,
+// and returns its ID.
+func othersBox(c *mermaid.Flowchart, namespaces []string) string {
+	return c.Box(nil, othersID, fmt.Sprintf("%d more namespaces<br/><i>%s</i>", len(namespaces), wrap(few(namespaces), ", ")), mermaid.Rect).ID
 }
 
 // policyState says, in a namespace's title, whether it has a default deny.
