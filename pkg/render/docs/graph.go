@@ -522,16 +522,23 @@ func placement(m *model.Model, sets ...model.PodSet) string {
 // reaches: each LoadBalancer IP and port of the target that serves the
 // flow's port, or the pod port when none does.
 func entryAddresses(l model.Link) []string {
+	out := loadBalancerAddresses(l.To.Workload.LoadBalancers, l.Port.Name)
+	if len(out) == 0 {
+		out = append(out, podPorts(l.Port))
+	}
+	return out
+}
+
+// loadBalancerAddresses are the IP:port of each LoadBalancer port that
+// serves the named port.
+func loadBalancerAddresses(lbs []model.LoadBalancer, port string) []string {
 	var out []string
-	for _, lb := range l.To.Workload.LoadBalancers {
+	for _, lb := range lbs {
 		for _, p := range lb.Ports {
-			if p.Name == l.Port.Name {
+			if p.Name == port {
 				out = append(out, fmt.Sprintf("%s:%d", lb.IP, p.Port))
 			}
 		}
-	}
-	if len(out) == 0 {
-		out = append(out, podPorts(l.Port))
 	}
 	return out
 }

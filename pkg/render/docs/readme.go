@@ -262,14 +262,7 @@ func readmePorts(b *bytes.Buffer, c *model.Model) {
 	for _, a := range c.Apps {
 		for _, w := range a.Workloads {
 			for _, p := range w.Ports {
-				var lbs []string
-				for _, lb := range w.LoadBalancers {
-					for _, lp := range lb.Ports {
-						if lp.Name == p.Name {
-							lbs = append(lbs, fmt.Sprintf("%s:%d", lb.IP, lp.Port))
-						}
-					}
-				}
+				lbs := loadBalancerAddresses(w.LoadBalancers, p.Name)
 				row(b, a.Name+"/"+w.Name, a.Namespace, p.Name, fmt.Sprint(p.Port), fmt.Sprint(p.TargetPort), p.Protocol, strings.Join(lbs, ", "))
 			}
 		}
