@@ -157,12 +157,10 @@ func appNamespaces(m *model.Model, links []model.Link) []string {
 // namespace for the first keep namespaces and one for the others.
 func overview(m *model.Model, links []model.Link, namespaces []string, keep int) *mermaid.Flowchart {
 	c := mermaid.NewFlowchart("LR")
-	shown := map[*model.App]bool{}
 	// The workloads of each app that the drawn flows join: its parts on
-	// the paths, named in its box.
+	// the paths, named in its box; an app that has none is not shown.
 	boundary := map[*model.App][]string{}
 	touch := func(s model.PodSet) {
-		shown[s.App] = true
 		if !slices.Contains(boundary[s.App], s.Workload.Name) {
 			boundary[s.App] = append(boundary[s.App], s.Workload.Name)
 		}
@@ -180,7 +178,7 @@ func overview(m *model.Model, links []model.Link, namespaces []string, keep int)
 	for _, a := range m.Apps {
 		switch {
 		case !infrastructure(a):
-		case shown[a]:
+		case len(boundary[a]) > 0:
 			c.Box(infra, appID(a.Name), a.Name, mermaid.Rect)
 		default:
 			rest = append(rest, a.Name)
