@@ -132,6 +132,13 @@ func (c *Flowchart) ClassDef(def string) {
 // arrows, a pair drawn as one counted once.
 func (c *Flowchart) Size() (boxes, arrows int) { return len(c.boxOf), len(c.drawn()) }
 
+// Fits reports whether the chart holds no more than boxes boxes and
+// arrows arrows, counted as Size counts them.
+func (c *Flowchart) Fits(boxes, arrows int) bool {
+	b, a := c.Size()
+	return b <= boxes && a <= arrows
+}
+
 // drawn are the arrows as written: two arrows between the same boxes in
 // opposite directions, with the same labels and looks, become one with a
 // head at each end, where the first of them was added.

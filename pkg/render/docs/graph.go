@@ -102,18 +102,13 @@ func fold(most, boxes, arrows int, draw func(keep int) *mermaid.Flowchart) (*mer
 	if c == nil {
 		return nil, -1
 	}
-	for keep := most; !fits(c, boxes, arrows) && keep >= 0; keep-- {
+	for keep := most; !c.Fits(boxes, arrows) && keep >= 0; keep-- {
 		c = draw(keep)
-		if fits(c, boxes, arrows) || keep == 0 {
+		if c.Fits(boxes, arrows) || keep == 0 {
 			return c, keep
 		}
 	}
 	return c, -1
-}
-
-func fits(c *mermaid.Flowchart, boxes, arrows int) bool {
-	b, a := c.Size()
-	return b <= boxes && a <= arrows
 }
 
 func infrastructure(a *model.App) bool { return a.Layer == model.LayerInfrastructure }

@@ -352,7 +352,7 @@ func Diagram(p Picture) (diagram string, tooLarge bool) {
 		a := c.KindArrow("move", unit(m.From, ""), unit(m.To, ""), fmt.Sprintf("%d %s", m.Objects, noun))
 		a.Style = styleMoved
 	}
-	if boxes, arrows := c.Size(); boxes > maxPictureBoxes || arrows > maxPictureArrows {
+	if !c.Fits(maxPictureBoxes, maxPictureArrows) {
 		return "", true
 	}
 	return c.String(), false
