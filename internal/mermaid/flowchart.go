@@ -38,9 +38,8 @@ type Shape string
 
 // The shapes the diagrams use.
 const (
-	Rect     Shape = `["%s"]`
-	Stadium  Shape = `(["%s"])`
-	Cylinder Shape = `[("%s")]`
+	Rect    Shape = `["%s"]`
+	Stadium Shape = `(["%s"])`
 )
 
 // Box is one node of the chart.
@@ -96,9 +95,6 @@ func (c *Flowchart) Box(g *Group, id, label string, shape Shape) *Box {
 	}
 	return b
 }
-
-// Has reports whether a box of that id was added.
-func (c *Flowchart) Has(id string) bool { return c.boxOf[id] != nil }
 
 // Arrow adds an arrow between two boxes, or adds the label to the one
 // already there, and returns it.
@@ -164,9 +160,6 @@ type drawnArrow struct {
 	*Arrow
 	both bool
 }
-
-// Empty reports whether the chart has no box.
-func (c *Flowchart) Empty() bool { return len(c.boxOf) == 0 }
 
 // String writes the chart as Mermaid, without the fence: the Compact
 // directive, the boxes at the top level, the subgraphs, the arrows, their

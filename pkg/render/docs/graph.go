@@ -242,7 +242,7 @@ func overview(m *model.Model, links []model.Link, namespaces []string, keep int)
 	return c
 }
 
-// NamespaceGraph is a Mermaid flowchart of one namespace's flows, without
+// namespaceDiagram is a Mermaid flowchart of one namespace's flows, without
 // the fence, or "" when no flow starts or ends there: a box per workload
 // and helper that a flow joins (placement, helpers, the host network, API
 // clients and what it sends to its peers noted), and outside the
@@ -254,11 +254,7 @@ func overview(m *model.Model, links []model.Link, namespaces []string, keep int)
 // namespaceBoxes boxes or namespaceArrows arrows, the namespace's pods
 // fold into one box per app, and the apps outside into one box per
 // namespace; and past them still, the namespaces outside that its flows
-// name last into one box.
-func NamespaceGraph(m *model.Model, ns *model.Namespace) string {
-	return namespaceDiagram(m, indexFlows(m), ns)
-}
-
+// name last into one box. idx is indexFlows(m).
 func namespaceDiagram(m *model.Model, idx *flowIndex, ns *model.Namespace) string {
 	f := namespaceFlowsOf(idx, ns)
 	c, _ := fold(min(len(m.Namespaces), namespaceBoxes), namespaceBoxes, namespaceArrows, func(keep int) *mermaid.Flowchart {
