@@ -38,9 +38,8 @@ type Shape string
 
 // The shapes the diagrams use.
 const (
-	Rect     Shape = `["%s"]`
-	Stadium  Shape = `(["%s"])`
-	Cylinder Shape = `[("%s")]`
+	Rect    Shape = `["%s"]`
+	Stadium Shape = `(["%s"])`
 )
 
 // Box is one node of the chart.
@@ -97,9 +96,6 @@ func (c *Flowchart) Box(g *Group, id, label string, shape Shape) *Box {
 	return b
 }
 
-// Has reports whether a box of that id was added.
-func (c *Flowchart) Has(id string) bool { return c.boxOf[id] != nil }
-
 // Arrow adds an arrow between two boxes, or adds the label to the one
 // already there, and returns it.
 func (c *Flowchart) Arrow(from, to, label string) *Arrow { return c.KindArrow("", from, to, label) }
@@ -132,6 +128,13 @@ func (c *Flowchart) ClassDef(def string) {
 // arrows, a pair drawn as one counted once.
 func (c *Flowchart) Size() (boxes, arrows int) { return len(c.boxOf), len(c.drawn()) }
 
+// Fits reports whether the chart holds no more than boxes boxes and
+// arrows arrows, counted as Size counts them.
+func (c *Flowchart) Fits(boxes, arrows int) bool {
+	b, a := c.Size()
+	return b <= boxes && a <= arrows
+}
+
 // drawn are the arrows as written: two arrows between the same boxes in
 // opposite directions, with the same labels and looks, become one with a
 // head at each end, where the first of them was added.
@@ -157,9 +160,6 @@ type drawnArrow struct {
 	*Arrow
 	both bool
 }
-
-// Empty reports whether the chart has no box.
-func (c *Flowchart) Empty() bool { return len(c.boxOf) == 0 }
 
 // String writes the chart as Mermaid, without the fence: the Compact
 // directive, the boxes at the top level, the subgraphs, the arrows, their

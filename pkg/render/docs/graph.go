@@ -75,30 +75,40 @@ func NodeGraph(m *model.Model) string {
 // namespace fold into one box; and past them still, the namespaces the
 // flows name last fold into one box, as many as it takes.
 func Overview(m *model.Model) string {
-	c, _ := overviewChart(m)
+	c, _, _ := overviewChart(m)
 	return c.String()
 }
 
-// overviewChart is the overview, and how it folds the apps: -1 not at
-// all, else into one box per namespace for that many namespaces and one
-// box for the others.
-func overviewChart(m *model.Model) (*mermaid.Flowchart, int) {
+// overviewChart is the overview, how it folds the apps (-1 not at all,
+// else into one box per namespace for that many namespaces and one box
+// for the others), and how many namespaces the apps have.
+func overviewChart(m *model.Model) (*mermaid.Flowchart, int, int) {
 	links := overviewLinks(m)
 	namespaces := appNamespaces(m, links)
-	c := overview(m, links, namespaces, -1)
 	// Each namespace kept is a box: no more than the budget can fit.
-	for keep := min(len(namespaces), overviewBoxes); !fits(c, overviewBoxes, overviewArrows) && keep >= 0; keep-- {
-		c = overview(m, links, namespaces, keep)
-		if fits(c, overviewBoxes, overviewArrows) || keep == 0 {
+	c, keep := fold(min(len(namespaces), overviewBoxes), overviewBoxes, overviewArrows, func(keep int) *mermaid.Flowchart {
+		return overview(m, links, namespaces, keep)
+	})
+	return c, keep, len(namespaces)
+}
+
+// fold draws a diagram whole (keep -1) and, while it is past boxes or
+// arrows, again with the first keep namespaces in boxes of their own and
+// the others in one, keep going from most down to 0. It returns the first
+// drawing that fits, or the last, and its keep; a whole diagram that is
+// nil (nothing to draw) is returned as it is.
+func fold(most, boxes, arrows int, draw func(keep int) *mermaid.Flowchart) (*mermaid.Flowchart, int) {
+	c := draw(-1)
+	if c == nil {
+		return nil, -1
+	}
+	for keep := most; !c.Fits(boxes, arrows) && keep >= 0; keep-- {
+		c = draw(keep)
+		if c.Fits(boxes, arrows) || keep == 0 {
 			return c, keep
 		}
 	}
 	return c, -1
-}
-
-func fits(c *mermaid.Flowchart, boxes, arrows int) bool {
-	b, a := c.Size()
-	return b <= boxes && a <= arrows
 }
 
 func infrastructure(a *model.App) bool { return a.Layer == model.LayerInfrastructure }
@@ -142,12 +152,10 @@ func appNamespaces(m *model.Model, links []model.Link) []string {
 // namespace for the first keep namespaces and one for the others.
 func overview(m *model.Model, links []model.Link, namespaces []string, keep int) *mermaid.Flowchart {
 	c := mermaid.NewFlowchart("LR")
-	shown := map[*model.App]bool{}
 	// The workloads of each app that the drawn flows join: its parts on
-	// the paths, named in its box.
+	// the paths, named in its box; an app that has none is not shown.
 	boundary := map[*model.App][]string{}
 	touch := func(s model.PodSet) {
-		shown[s.App] = true
 		if !slices.Contains(boundary[s.App], s.Workload.Name) {
 			boundary[s.App] = append(boundary[s.App], s.Workload.Name)
 		}
@@ -165,7 +173,7 @@ func overview(m *model.Model, links []model.Link, namespaces []string, keep int)
 	for _, a := range m.Apps {
 		switch {
 		case !infrastructure(a):
-		case shown[a]:
+		case len(boundary[a]) > 0:
 			c.Box(infra, appID(a.Name), a.Name, mermaid.Rect)
 		default:
 			rest = append(rest, a.Name)
@@ -174,7 +182,6 @@ func overview(m *model.Model, links []model.Link, namespaces []string, keep int)
 	if len(rest) > 0 {
 		c.Box(infra, "infrastructure_rest", wrap(rest, ", "), mermaid.Rect)
 	}
-	const others = "ns_others"
 	kept := map[string]bool{}
 	for i := range max(0, min(keep, len(namespaces))) {
 		kept[namespaces[i]] = true
@@ -186,7 +193,7 @@ func overview(m *model.Model, links []model.Link, namespaces []string, keep int)
 		case kept[a.Namespace]:
 			return namespaceID(a.Namespace)
 		}
-		return others
+		return othersID
 	}
 	var folded []string
 	for i, name := range namespaces {
@@ -217,7 +224,7 @@ func overview(m *model.Model, links []model.Link, namespaces []string, keep int)
 		}
 	}
 	if len(folded) > 0 {
-		c.Box(nil, others, fmt.Sprintf("%d more namespaces<br/><i>%s</i>", len(folded), wrap(few(folded), ", ")), mermaid.Rect)
+		othersBox(c, folded)
 	}
 	for _, l := range links {
 		to := boxOf(l.To.App)
@@ -235,7 +242,7 @@ func overview(m *model.Model, links []model.Link, namespaces []string, keep int)
 	return c
 }
 
-// NamespaceGraph is a Mermaid flowchart of one namespace's flows, without
+// namespaceDiagram is a Mermaid flowchart of one namespace's flows, without
 // the fence, or "" when no flow starts or ends there: a box per workload
 // and helper that a flow joins (placement, helpers, the host network, API
 // clients and what it sends to its peers noted), and outside the
@@ -247,18 +254,14 @@ func overview(m *model.Model, links []model.Link, namespaces []string, keep int)
 // namespaceBoxes boxes or namespaceArrows arrows, the namespace's pods
 // fold into one box per app, and the apps outside into one box per
 // namespace; and past them still, the namespaces outside that its flows
-// name last into one box.
-func NamespaceGraph(m *model.Model, ns *model.Namespace) string {
-	return namespaceDiagram(m, indexFlows(m), ns)
-}
-
+// name last into one box. idx is indexFlows(m).
 func namespaceDiagram(m *model.Model, idx *flowIndex, ns *model.Namespace) string {
-	c := namespaceGraph(m, idx, ns, -1)
+	f := namespaceFlowsOf(idx, ns)
+	c, _ := fold(min(len(m.Namespaces), namespaceBoxes), namespaceBoxes, namespaceArrows, func(keep int) *mermaid.Flowchart {
+		return namespaceGraph(m, idx, ns, f, keep)
+	})
 	if c == nil {
 		return ""
-	}
-	for keep := min(len(m.Namespaces), namespaceBoxes); !fits(c, namespaceBoxes, namespaceArrows) && keep >= 0; keep-- {
-		c = namespaceGraph(m, idx, ns, keep)
 	}
 	return c.String()
 }
@@ -289,11 +292,7 @@ func indexFlows(m *model.Model) *flowIndex {
 // quietPodSets are the namespace's workloads and helpers that no flow
 // joins, which its diagram leaves out.
 func quietPodSets(idx *flowIndex, ns *model.Namespace) []string {
-	used := map[string]bool{}
-	for _, l := range idx.byNamespace[ns.Name] {
-		used[l.From.String()] = true
-		used[l.To.Key()] = true
-	}
+	used := joined(idx.byNamespace[ns.Name])
 	var out []string
 	for _, a := range ns.Apps {
 		for _, s := range a.PodSets() {
@@ -305,29 +304,59 @@ func quietPodSets(idx *flowIndex, ns *model.Namespace) []string {
 	return out
 }
 
-// namespaceGraph draws a namespace's diagram with a box per workload
-// (keep -1), or per app inside and per namespace outside, for the first
-// keep namespaces outside and one box for the others.
-func namespaceGraph(m *model.Model, idx *flowIndex, ns *model.Namespace, keep int) *mermaid.Flowchart {
-	byApp := keep >= 0
-	links := idx.byNamespace[ns.Name]
-	if len(links) == 0 {
-		return nil
-	}
-	inside := func(e model.Endpoint) bool { return e.External == nil && e.App.Namespace == ns.Name }
-	// What a workload sends to its own kind (peers on other nodes) is a
-	// note in its box: a loop takes more room than it says.
-	peers := map[string][]string{}
+// joined are the pod sets (by key) and sources at the ends of links.
+func joined(links []model.Link) map[string]bool {
 	used := map[string]bool{}
 	for _, l := range links {
 		used[l.From.String()] = true
 		used[l.To.Key()] = true
+	}
+	return used
+}
+
+// namespaceFlows is what a namespace's diagram draws however it folds.
+type namespaceFlows struct {
+	// links start or end in the namespace; used are their ends.
+	links []model.Link
+	used  map[string]bool
+	// peers are what each workload sends to its own kind (peers on other
+	// nodes), a note in its box: a loop takes more room than it says.
+	peers map[string][]string
+	// outside are the namespaces at the other end of its flows, in the
+	// order they first come.
+	outside []string
+}
+
+func namespaceFlowsOf(idx *flowIndex, ns *model.Namespace) namespaceFlows {
+	links := idx.byNamespace[ns.Name]
+	f := namespaceFlows{links: links, used: joined(links), peers: map[string][]string{}}
+	for _, l := range links {
 		if l.From.External == nil && l.From.Key() == l.To.Key() {
-			if label := mermaid.Text(l.Port.Name) + " " + podPorts(l.Port); !slices.Contains(peers[l.To.Key()], label) {
-				peers[l.To.Key()] = append(peers[l.To.Key()], label)
+			if label := mermaid.Text(l.Port.Name) + " " + podPorts(l.Port); !slices.Contains(f.peers[l.To.Key()], label) {
+				f.peers[l.To.Key()] = append(f.peers[l.To.Key()], label)
 			}
 		}
 	}
+	for _, l := range links {
+		for _, e := range []model.Endpoint{l.From, {PodSet: l.To}} {
+			if e.External == nil && e.App.Namespace != ns.Name && !slices.Contains(f.outside, e.App.Namespace) {
+				f.outside = append(f.outside, e.App.Namespace)
+			}
+		}
+	}
+	return f
+}
+
+// namespaceGraph draws a namespace's diagram with a box per workload
+// (keep -1), or per app inside and per namespace outside, for the first
+// keep namespaces outside and one box for the others.
+func namespaceGraph(m *model.Model, idx *flowIndex, ns *model.Namespace, f namespaceFlows, keep int) *mermaid.Flowchart {
+	byApp := keep >= 0
+	links, used, peers, outside := f.links, f.used, f.peers, f.outside
+	if len(links) == 0 {
+		return nil
+	}
+	inside := func(e model.Endpoint) bool { return e.External == nil && e.App.Namespace == ns.Name }
 	// Top to bottom: a namespace's paths are longer than they are wide.
 	c := mermaid.NewFlowchart("TB")
 	title := "namespace " + ns.Name
@@ -355,26 +384,13 @@ func namespaceGraph(m *model.Model, idx *flowIndex, ns *model.Namespace, keep in
 			c.Box(g, podSetID(s), label, mermaid.Rect)
 		}
 	}
-	// The namespaces at the other end of its flows, in the order they
-	// first come.
-	var outside []string
-	for _, l := range links {
-		for _, e := range []model.Endpoint{l.From, {PodSet: l.To}} {
-			if e.External == nil && !inside(e) && !slices.Contains(outside, e.App.Namespace) {
-				outside = append(outside, e.App.Namespace)
-			}
-		}
-	}
 	boxOf := func(e model.Endpoint) string {
 		switch {
 		case e.External != nil:
 			return c.Box(nil, externalID(e.External.Name), externalLabel(e.External), mermaid.Stadium).ID
 		case !inside(e) && byApp:
 			if i := slices.Index(outside, e.App.Namespace); i >= keep {
-				if !c.Has("ns_others") {
-					c.Box(nil, "ns_others", fmt.Sprintf("%d more namespaces<br/><i>%s</i>", len(outside)-keep, wrap(few(outside[keep:]), ", ")), mermaid.Rect)
-				}
-				return "ns_others"
+				return othersBox(c, outside[keep:])
 			}
 			return c.Box(nil, namespaceID(e.App.Namespace), "namespace "+e.App.Namespace, mermaid.Rect).ID
 		case !inside(e):
@@ -409,6 +425,15 @@ func namespaceGraph(m *model.Model, idx *flowIndex, ns *model.Namespace, keep in
 		}
 	}
 	return c
+}
+
+// othersID is the box of the namespaces folded together.
+const othersID = "ns_others"
+
+// othersBox adds the box of the namespaces folded together, naming them,
+// and returns its ID.
+func othersBox(c *mermaid.Flowchart, namespaces []string) string {
+	return c.Box(nil, othersID, fmt.Sprintf("%d more namespaces<br/><i>%s</i>", len(namespaces), wrap(few(namespaces), ", ")), mermaid.Rect).ID
 }
 
 // policyState says, in a namespace's title, whether it has a default deny.
@@ -486,16 +511,23 @@ func placement(m *model.Model, sets ...model.PodSet) string {
 // reaches: each LoadBalancer IP and port of the target that serves the
 // flow's port, or the pod port when none does.
 func entryAddresses(l model.Link) []string {
+	out := loadBalancerAddresses(l.To.Workload.LoadBalancers, l.Port.Name)
+	if len(out) == 0 {
+		out = append(out, podPorts(l.Port))
+	}
+	return out
+}
+
+// loadBalancerAddresses are the IP:port of each LoadBalancer port that
+// serves the named port.
+func loadBalancerAddresses(lbs []model.LoadBalancer, port string) []string {
 	var out []string
-	for _, lb := range l.To.Workload.LoadBalancers {
+	for _, lb := range lbs {
 		for _, p := range lb.Ports {
-			if p.Name == l.Port.Name {
+			if p.Name == port {
 				out = append(out, fmt.Sprintf("%s:%d", lb.IP, p.Port))
 			}
 		}
-	}
-	if len(out) == 0 {
-		out = append(out, podPorts(l.Port))
 	}
 	return out
 }

@@ -262,14 +262,7 @@ func readmePorts(b *bytes.Buffer, c *model.Model) {
 	for _, a := range c.Apps {
 		for _, w := range a.Workloads {
 			for _, p := range w.Ports {
-				var lbs []string
-				for _, lb := range w.LoadBalancers {
-					for _, lp := range lb.Ports {
-						if lp.Name == p.Name {
-							lbs = append(lbs, fmt.Sprintf("%s:%d", lb.IP, lp.Port))
-						}
-					}
-				}
+				lbs := loadBalancerAddresses(w.LoadBalancers, p.Name)
 				row(b, a.Name+"/"+w.Name, a.Namespace, p.Name, fmt.Sprint(p.Port), fmt.Sprint(p.TargetPort), p.Protocol, strings.Join(lbs, ", "))
 			}
 		}
@@ -349,12 +342,12 @@ func readmeNamespaces(b *bytes.Buffer, c *model.Model, namespaces []*model.Names
 
 // readmeOverview writes the overview diagram and how to read it.
 func readmeOverview(b *bytes.Buffer, c *model.Model) {
-	graph, keep := overviewChart(c)
+	graph, keep, namespaces := overviewChart(c)
 	b.WriteString("\n## Overview\n\n")
 	switch {
 	case keep < 0:
 		b.WriteString("What the cluster runs and how data moves through it: each box is an app, grouped by namespace, ")
-	case keep == len(appNamespaces(c, overviewLinks(c))):
+	case keep == namespaces:
 		b.WriteString("What the cluster runs and how data moves through it (too many apps for a box each): each box is a namespace of the apps, naming its apps, ")
 	default:
 		fmt.Fprintf(b, "What the cluster runs and how data moves through it (too many apps for a box each): each box is a namespace of the apps, naming its apps, "+

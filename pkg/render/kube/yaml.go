@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -258,7 +259,7 @@ func compareKeys(a, b string) int {
 		al, bl := unicode.IsLetter(ar[i]), unicode.IsLetter(br[i])
 		switch {
 		case al && bl:
-			return cmpRune(ar[i], br[i])
+			return cmp.Compare(ar[i], br[i])
 		case al:
 			return 1
 		case bl:
@@ -285,23 +286,11 @@ func compareKeys(a, b string) int {
 		}
 		switch {
 		case an != bn:
-			return cmpInt(an, bn)
+			return cmp.Compare(an, bn)
 		case ai != bi:
-			return cmpInt(int64(ai), int64(bi))
+			return cmp.Compare(ai, bi)
 		}
-		return cmpRune(ar[i], br[i])
+		return cmp.Compare(ar[i], br[i])
 	}
-	return cmpInt(int64(len(ar)), int64(len(br)))
-}
-
-func cmpRune(a, b rune) int { return cmpInt(int64(a), int64(b)) }
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(len(ar), len(br))
 }

@@ -50,8 +50,24 @@ type Danger struct {
 	weight int
 }
 
+// readings is what both the dangers and the picture read of the two
+// renders, read once.
+type readings struct {
+	flowsBefore, flowsAfter   map[string]*declaredFlow
+	claimsBefore, claimsAfter []lbClaim
+	moves                     []move
+}
+
+func read(old, cur map[Key]object) readings {
+	return readings{
+		flowsBefore: declaredFlows(old), flowsAfter: declaredFlows(cur),
+		claimsBefore: lbClaims(old), claimsAfter: lbClaims(cur),
+		moves: moves(old, cur),
+	}
+}
+
 // dangers applies every rule to the two renders and sorts the notes.
-func dangers(old, cur map[Key]object, oldText, curText Files) []Danger {
+func dangers(old, cur map[Key]object, oldText, curText Files, r readings) []Danger {
 	var out []Danger
 	out = append(out, pruneDangers(old, cur)...)
 	out = append(out, quorumDangers(oldText, curText)...)
@@ -62,9 +78,9 @@ func dangers(old, cur map[Key]object, oldText, curText Files) []Danger {
 			out = append(out, immutableDangers(o, n, fluxForced(cur, n))...)
 		}
 	}
-	out = append(out, movedDangers(old, cur)...)
-	out = append(out, loadBalancerDangers(old, cur)...)
-	out = append(out, flowDangers(old, cur)...)
+	out = append(out, movedDangers(r.moves)...)
+	out = append(out, loadBalancerDangers(r.claimsBefore, r.claimsAfter)...)
+	out = append(out, flowDangers(old, cur, r.flowsBefore, r.flowsAfter)...)
 	slices.SortStableFunc(out, func(a, b Danger) int {
 		return cmp.Or(cmp.Compare(slices.Index(ruleOrder, a.Rule), slices.Index(ruleOrder, b.Rule)), cmp.Compare(a.weight, b.weight),
 			compareGroups(a.Group, b.Group), cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Message, b.Message))
@@ -76,26 +92,22 @@ func dangers(old, cur map[Key]object, oldText, curText Files) []Danger {
 // one it leaves before the other applies it. A Namespace takes everything
 // in it along, so it gets a note of its own; the rest are listed by the
 // pair of Kustomizations.
-func movedDangers(old, cur map[Key]object) []Danger {
-	type move struct{ from, to string }
+func movedDangers(moves []move) []Danger {
+	type pair struct{ from, to string }
 	var out []Danger
-	moved := map[move][]Key{}
-	for _, k := range sortedKeys(old, cur, compareKeys) {
-		o, wasThere := old[k]
-		n, isThere := cur[k]
-		if !wasThere || !isThere || o.Unit == n.Unit {
-			continue
-		}
+	moved := map[pair][]Key{}
+	for _, mv := range moves {
+		k := mv.key
 		if k.APIGroup == "" && k.Kind == "Namespace" {
-			out = append(out, Danger{Rule: Moved, Group: n.Unit, Subject: k.String(), weight: -1,
+			out = append(out, Danger{Rule: Moved, Group: mv.to, Subject: k.String(), weight: -1,
 				Message: fmt.Sprintf("%s moves from Kustomization %s to %s: if %s reconciles before %s has applied it, %s's prune deletes it, and with it everything in the namespace, and %s creates it again",
-					k, o.Unit, n.Unit, o.Unit, n.Unit, o.Unit, n.Unit)})
+					k, mv.from, mv.to, mv.from, mv.to, mv.from, mv.to)})
 			continue
 		}
-		m := move{o.Unit, n.Unit}
+		m := pair{mv.from, mv.to}
 		moved[m] = append(moved[m], k)
 	}
-	for _, m := range slices.SortedFunc(maps.Keys(moved), func(a, b move) int {
+	for _, m := range slices.SortedFunc(maps.Keys(moved), func(a, b pair) int {
 		return cmp.Or(compareGroups(a.to, b.to), compareGroups(a.from, b.from))
 	}) {
 		keys := moved[m]
@@ -106,6 +118,25 @@ func movedDangers(old, cur map[Key]object) []Danger {
 		out = append(out, Danger{Rule: Moved, Group: m.to, Subject: keys[0].String(),
 			Message: fmt.Sprintf("%s from Kustomization %s to %s: if %s reconciles before %s has applied %s, %s's prune deletes %s and %s creates %s again",
 				what, m.from, m.to, m.from, m.to, them, m.from, them, m.to, them)})
+	}
+	return out
+}
+
+// move is an object found in both renders whose Kustomization changes.
+type move struct {
+	key      Key
+	from, to string
+}
+
+// moves lists the objects that change Kustomization, in key order.
+func moves(old, cur map[Key]object) []move {
+	var out []move
+	for _, k := range sortedKeys(old, cur, compareKeys) {
+		o, wasThere := old[k]
+		n, isThere := cur[k]
+		if wasThere && isThere && o.Unit != n.Unit {
+			out = append(out, move{key: k, from: o.Unit, to: n.Unit})
+		}
 	}
 	return out
 }
@@ -348,9 +379,23 @@ func labels(v any) string {
 
 // lbClaim is where an object asks for a LoadBalancer address.
 type lbClaim struct {
+	key   Key
 	owner string // object and field
 	group string
 	ip    string
+}
+
+// lbClaims lists the LoadBalancer addresses the objects ask for, in key
+// order.
+func lbClaims(objects map[Key]object) []lbClaim {
+	var out []lbClaim
+	for _, k := range sortedKeys(objects, nil, compareKeys) {
+		for _, c := range loadBalancerIPs(objects[k]) {
+			c.key = k
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // loadBalancerIPs finds every LoadBalancer address an object asks for:
@@ -390,14 +435,12 @@ func loadBalancerIPs(o object) []lbClaim {
 // loadBalancerDangers: an address that moves, goes, or is taken by
 // another Service breaks whatever reaches the old one (DNS records,
 // bookmarks, clients configured with it).
-func loadBalancerDangers(old, cur map[Key]object) []Danger {
-	claims := func(objects map[Key]object) (map[string]lbClaim, map[string]lbClaim) {
+func loadBalancerDangers(old, cur []lbClaim) []Danger {
+	claims := func(list []lbClaim) (map[string]lbClaim, map[string]lbClaim) {
 		byOwner, byIP := map[string]lbClaim{}, map[string]lbClaim{}
-		for _, k := range sortedKeys(objects, nil, compareKeys) {
-			for _, c := range loadBalancerIPs(objects[k]) {
-				byOwner[c.owner] = c
-				byIP[c.ip] = c
-			}
+		for _, c := range list {
+			byOwner[c.owner] = c
+			byIP[c.ip] = c
 		}
 		return byOwner, byIP
 	}

@@ -2,6 +2,7 @@ package review
 
 import (
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"strings"
@@ -64,30 +65,51 @@ func allowances(objects map[Key]object) map[string]allowance {
 	return out
 }
 
-// declaredFlows reads the flows the rendered policies say they open (the
-// policy.FlowsAnnotation, "in:  from -> to port: purpose" a line), by
+// flowLine is one line of a policy's flows annotation: the direction
+// ("in" or "out"), the flow without its purpose, and its purpose.
+type flowLine struct {
+	dir, id, purpose string
+}
+
+// flowLines yields, in key order, the NetworkPolicies among objects
+// carrying the policy.FlowsAnnotation ("in:  from -> to port: purpose" a
+// line) with each of its lines that names a flow.
+func flowLines(objects map[Key]object) iter.Seq2[Key, flowLine] {
+	return func(yield func(Key, flowLine) bool) {
+		for _, k := range sortedKeys(objects, nil, compareKeys) {
+			lines, ok := lookup(objects[k].Content, "metadata", "annotations", policy.FlowsAnnotation).(string)
+			if !ok || k.Kind != "NetworkPolicy" {
+				continue
+			}
+			for _, line := range strings.Split(lines, "\n") {
+				dir, flow, ok := strings.Cut(line, ":")
+				flow = strings.TrimSpace(flow)
+				if !ok || flow == "" {
+					continue
+				}
+				id, purpose, _ := strings.Cut(flow, ": ")
+				if !yield(k, flowLine{dir: strings.TrimSpace(dir), id: id, purpose: purpose}) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// declaredFlows reads the flows the rendered policies say they open, by
 // flow without its purpose, with the policies that open it.
 func declaredFlows(objects map[Key]object) map[string]*declaredFlow {
 	out := map[string]*declaredFlow{}
-	for _, k := range sortedKeys(objects, nil, compareKeys) {
-		lines, ok := lookup(objects[k].Content, "metadata", "annotations", policy.FlowsAnnotation).(string)
-		if !ok || k.APIGroup != "networking.k8s.io" || k.Kind != "NetworkPolicy" {
+	for k, l := range flowLines(objects) {
+		if k.APIGroup != "networking.k8s.io" {
 			continue
 		}
-		for _, line := range strings.Split(lines, "\n") {
-			dir, flow, ok := strings.Cut(line, ":")
-			flow = strings.TrimSpace(flow)
-			if !ok || flow == "" {
-				continue
-			}
-			id, purpose, _ := strings.Cut(flow, ": ")
-			f := out[id]
-			if f == nil {
-				f = &declaredFlow{purpose: purpose, group: objects[k].Unit}
-				out[id] = f
-			}
-			f.policies = append(f.policies, fmt.Sprintf("%s (%s)", k, strings.TrimSpace(dir)))
+		f := out[l.id]
+		if f == nil {
+			f = &declaredFlow{purpose: l.purpose, group: objects[k].Unit}
+			out[l.id] = f
 		}
+		f.policies = append(f.policies, fmt.Sprintf("%s (%s)", k, l.dir))
 	}
 	return out
 }
@@ -101,9 +123,8 @@ type declaredFlow struct {
 
 // flowDangers: a declared flow that is gone stops, and so does traffic a
 // policy the renderer did not annotate allowed before and none after.
-func flowDangers(old, cur map[Key]object) []Danger {
+func flowDangers(old, cur map[Key]object, declaredBefore, declaredAfter map[string]*declaredFlow) []Danger {
 	var out []Danger
-	declaredBefore, declaredAfter := declaredFlows(old), declaredFlows(cur)
 	for _, id := range slices.Sorted(maps.Keys(declaredBefore)) {
 		if _, kept := declaredAfter[id]; kept {
 			continue

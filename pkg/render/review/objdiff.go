@@ -350,8 +350,9 @@ func Diff(before, after Files) *Report {
 		slices.SortStableFunc(g.Objects, func(a, b ObjectChange) int { return compareKeys(a.Key, b.Key) })
 		r.Groups = append(r.Groups, *g)
 	}
-	r.Dangers = dangers(old, cur, oldText, curText)
-	r.Picture = picture(old, cur)
+	both := read(old, cur)
+	r.Dangers = dangers(old, cur, oldText, curText, both)
+	r.Picture = picture(old, cur, both)
 	return r
 }
 
@@ -546,30 +547,7 @@ func diffSet(at string, old, cur []any, key string, out []FieldChange) []FieldCh
 		}
 		return out
 	}
-	remaining := map[string]int{}
-	for _, c := range cur {
-		remaining[canonical(c)]++
-	}
-	var removed []int
-	for i, o := range old {
-		if id := canonical(o); remaining[id] > 0 {
-			remaining[id]--
-		} else {
-			removed = append(removed, i)
-		}
-	}
-	kept := map[string]int{}
-	for _, o := range old {
-		kept[canonical(o)]++
-	}
-	var added []int
-	for i, c := range cur {
-		if id := canonical(c); kept[id] > 0 {
-			kept[id]--
-		} else {
-			added = append(added, i)
-		}
-	}
+	removed, added := unmatched(old, cur), unmatched(cur, old)
 	if len(removed) == 1 && len(added) == 1 && removed[0] == added[0] {
 		return diffFields(at+"["+strconv.Itoa(added[0])+"]", old[removed[0]], cur[added[0]], out)
 	}
@@ -578,6 +556,24 @@ func diffSet(at string, old, cur []any, key string, out []FieldChange) []FieldCh
 	}
 	for _, i := range added {
 		out = leaves(at+"["+strconv.Itoa(i)+"]", cur[i], Added, out)
+	}
+	return out
+}
+
+// unmatched lists the indexes of the items of a that b lacks, by value,
+// each item of b matching one of a.
+func unmatched(a, b []any) []int {
+	remaining := map[string]int{}
+	for _, item := range b {
+		remaining[canonical(item)]++
+	}
+	var out []int
+	for i, item := range a {
+		if id := canonical(item); remaining[id] > 0 {
+			remaining[id]--
+		} else {
+			out = append(out, i)
+		}
 	}
 	return out
 }

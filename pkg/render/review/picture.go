@@ -9,7 +9,6 @@ import (
 
 	"github.com/polylab/polylab-gitops/internal/mermaid"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
-	"github.com/polylab/polylab-gitops/pkg/render/policy"
 )
 
 // Picture is what a change does to the cluster's shape, read from the two
@@ -74,18 +73,14 @@ func (p Picture) Empty() bool {
 }
 
 // picture compares the two renders' shapes.
-func picture(old, cur map[Key]object) Picture {
+func picture(old, cur map[Key]object, r readings) Picture {
 	var p Picture
-	p.Flows = flowChanges(old, cur)
-	p.Addresses = addressChanges(old, cur)
+	p.Flows = flowChanges(old, cur, r.flowsBefore, r.flowsAfter)
+	p.Addresses = addressChanges(r.claimsBefore, r.claimsAfter)
 	p.Units = unitChanges(old, cur)
 	moves := map[[2]string]int{}
-	for _, k := range sortedKeys(old, cur, compareKeys) {
-		o, wasThere := old[k]
-		n, isThere := cur[k]
-		if wasThere && isThere && o.Unit != n.Unit {
-			moves[[2]string{o.Unit, n.Unit}]++
-		}
+	for _, m := range r.moves {
+		moves[[2]string{m.from, m.to}]++
 	}
 	for _, m := range slices.SortedFunc(maps.Keys(moves), func(a, b [2]string) int {
 		return cmp.Or(compareGroups(a[0], b[0]), compareGroups(a[1], b[1]))
@@ -128,33 +123,24 @@ func parseFlow(id string) (parsedFlow, bool) {
 func flowNamespaces(objects ...map[Key]object) map[string]string {
 	out := map[string]string{}
 	for _, objs := range objects {
-		for _, k := range sortedKeys(objs, nil, compareKeys) {
-			lines, ok := lookup(objs[k].Content, "metadata", "annotations", policy.FlowsAnnotation).(string)
-			if !ok || k.Kind != "NetworkPolicy" {
+		for k, l := range flowLines(objs) {
+			f, ok := parseFlow(l.id)
+			if !ok {
 				continue
 			}
-			for _, line := range strings.Split(lines, "\n") {
-				dir, flow, _ := strings.Cut(line, ":")
-				id, _, _ := strings.Cut(strings.TrimSpace(flow), ": ")
-				f, ok := parseFlow(id)
-				if !ok {
-					continue
-				}
-				end := f.to
-				if strings.TrimSpace(dir) == "out" {
-					end = f.from
-				}
-				if _, known := out[end]; !known {
-					out[end] = k.Namespace
-				}
+			end := f.to
+			if l.dir == "out" {
+				end = f.from
+			}
+			if _, known := out[end]; !known {
+				out[end] = k.Namespace
 			}
 		}
 	}
 	return out
 }
 
-func flowChanges(old, cur map[Key]object) []FlowChange {
-	before, after := declaredFlows(old), declaredFlows(cur)
+func flowChanges(old, cur map[Key]object, before, after map[string]*declaredFlow) []FlowChange {
 	namespaces := flowNamespaces(cur, old)
 	var out []FlowChange
 	for _, id := range sortedKeys(before, after, strings.Compare) {
@@ -174,17 +160,15 @@ func flowChanges(old, cur map[Key]object) []FlowChange {
 	return out
 }
 
-func addressChanges(old, cur map[Key]object) []AddressChange {
+func addressChanges(old, cur []lbClaim) []AddressChange {
 	type claim struct {
 		ip    string
 		owner Key
 	}
-	claims := func(objects map[Key]object) map[claim]bool {
+	claims := func(list []lbClaim) map[claim]bool {
 		out := map[claim]bool{}
-		for k, o := range objects {
-			for _, c := range loadBalancerIPs(o) {
-				out[claim{c.ip, k}] = true
-			}
+		for _, c := range list {
+			out[claim{c.ip, c.key}] = true
 		}
 		return out
 	}
@@ -243,10 +227,7 @@ func unitChanges(old, cur map[Key]object) []UnitChange {
 			}
 		default:
 			changed := false
-			for _, d := range slices.Sorted(slices.Values(append(slices.Clone(was), is...))) {
-				if len(u.DependsOn) > 0 && u.DependsOn[len(u.DependsOn)-1].Name == d {
-					continue
-				}
+			for _, d := range slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(was), is...)))) {
 				dep := Dependency{Name: d}
 				switch {
 				case !slices.Contains(was, d):
@@ -371,7 +352,7 @@ func Diagram(p Picture) (diagram string, tooLarge bool) {
 		a := c.KindArrow("move", unit(m.From, ""), unit(m.To, ""), fmt.Sprintf("%d %s", m.Objects, noun))
 		a.Style = styleMoved
 	}
-	if boxes, arrows := c.Size(); boxes > maxPictureBoxes || arrows > maxPictureArrows {
+	if !c.Fits(maxPictureBoxes, maxPictureArrows) {
 		return "", true
 	}
 	return c.String(), false

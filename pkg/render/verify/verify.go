@@ -33,9 +33,6 @@ type Object struct {
 	APIVersion, Kind, Namespace, Name string
 	// Typed is the object decoded into its Go type.
 	Typed any
-	// Fields are the object as kustomize built it, for diffs and checks
-	// that walk any kind.
-	Fields map[string]any
 }
 
 // Ref names the object as messages do.
@@ -178,7 +175,6 @@ func decode(unit string, r *resource.Resource) (Object, error) {
 	if err != nil {
 		return o, fmt.Errorf("%s: %w", o.Ref(), err)
 	}
-	o.Fields = fields
 	o.Typed, err = decodeStrict(o.APIVersion, o.Kind, fields)
 	if err != nil {
 		return o, fmt.Errorf("%s (Kustomization %s): %w", o.Ref(), unit, err)
