@@ -56,7 +56,7 @@ func ClearML(m *model.Model, app *model.App, s ClearMLSettings) ([]Unit, error) 
 	var problems model.Problems
 	secret, err := secretHolding(app, clearmlSecretKeys...)
 	problems.Add(nil, err)
-	if i := slices.IndexFunc(app.Secrets, func(s model.SecretRef) bool { return s.Name == clearmlChartSecret }); i >= 0 {
+	if i, ok := app.Secret(clearmlChartSecret); ok {
 		problems.Add(nil, model.Problemf(app.Path("secrets", i, "name"), "the ClearML chart renders a Secret %s of its own, with the published default credentials, whatever the values; an owner's Secret of that name collides with it (Helm refuses to install, or overwrites the owner's keys); name it otherwise, such as %s-credentials",
 			clearmlChartSecret, app.Name))
 	}
