@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	register(Definition[ClearMLSettings]{Name: "clearml", Block: "helm", Render: ClearML})
+	register(Definition[ClearMLSettings]{Name: "clearml", Block: "helm", ChartPods: true, Render: ClearML})
 }
 
 // ClearMLSettings are the settings of a "clearml" app (cue/schema/clearml.cue).
@@ -154,7 +154,6 @@ func ClearML(m *model.Model, app *model.App, s ClearMLSettings) ([]Unit, error) 
 		}
 	}
 	u := appUnit(app, withReleaseTimeout(objects, slowReleaseTimeout)...)
-	u.Pods = chartPods(app)
 	u.ValueOrigins = map[string]model.Path{
 		"clearml.existingSecret":                          app.Path("secrets"),
 		"externalServices.mongodbConnectionStringAuth":    app.Path("settings", "mongodbApp"),

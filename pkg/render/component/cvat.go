@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	register(Definition[CVATSettings]{Name: "cvat", Block: "helm", Render: CVAT})
+	register(Definition[CVATSettings]{Name: "cvat", Block: "helm", ChartPods: true, Render: CVAT})
 }
 
 // CVATSettings are the settings of a "cvat" app (cue/schema/cvat.cue).
@@ -113,7 +113,6 @@ func CVAT(m *model.Model, app *model.App, s CVATSettings) ([]Unit, error) {
 		return nil, err
 	}
 	u := appUnit(app, append(withReleaseTimeout(objects, slowReleaseTimeout), workloadLoadBalancers(app)...)...)
-	u.Pods = chartPods(app)
 	units := []Unit{u}
 	if projects := nuclioProjects(app, s.NuclioProjects); projects != nil {
 		units = append(units, *projects)

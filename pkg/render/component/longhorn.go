@@ -11,7 +11,7 @@ import (
 )
 
 func init() {
-	register(Definition[struct{}]{Name: "longhorn", Block: "helm", Pods: longhornPods, Render: Longhorn})
+	register(Definition[struct{}]{Name: "longhorn", Block: "helm", Pods: longhornPods, ChartPods: true, Render: Longhorn})
 }
 
 // Longhorn's own conventions (chart/values.yaml and chart/README.md).
@@ -142,7 +142,6 @@ func Longhorn(m *model.Model, app *model.App, _ struct{}) ([]Unit, error) {
 		return nil, err
 	}
 	u := appUnit(app, objects...)
-	u.Pods = chartPods(app)
 	return []Unit{u}, nil
 }
 

@@ -7,7 +7,7 @@ import (
 )
 
 func init() {
-	register(Definition[MinIOSettings]{Name: "minio", Block: "helm", Render: MinIO})
+	register(Definition[MinIOSettings]{Name: "minio", Block: "helm", ChartPods: true, Render: MinIO})
 }
 
 // MinIOSettings are the settings of a "minio" app (cue/schema/minio.cue).
@@ -112,6 +112,5 @@ func MinIO(m *model.Model, app *model.App, s MinIOSettings) ([]Unit, error) {
 		return nil, err
 	}
 	u := appUnit(app, append(objects, loadBalancerServices(w, others)...)...)
-	u.Pods = chartPods(app)
 	return []Unit{u}, nil
 }
