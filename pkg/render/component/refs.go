@@ -150,6 +150,9 @@ func selectsPods(s model.PodSet, creator string, podLabels map[string]string) er
 	return nil
 }
 
+// labelString sorts the key=value pairs, not the keys as
+// model.LabelString does: the two differ when one key is another's
+// prefix (app, app.kubernetes.io/name), and the messages keep their order.
 func labelString(labels map[string]string) string {
 	var s []string
 	for k, v := range labels {

@@ -251,10 +251,10 @@ func (p *policyPlan) checkHelpers() error {
 			switch {
 			case i < 0 && r.APIServer:
 				problems.Add(nil, model.Problemf(app.Path("helpers"), "%s talks to the Kubernetes API, and namespace %s has a default deny; declare it as a helper of the app with selector %s and apiServer: true",
-					r.What, app.Namespace, labelString(r.Labels)))
+					r.What, app.Namespace, model.LabelString(r.Labels)))
 			case i < 0:
 				problems.Add(nil, model.Problemf(app.Path("helpers"), "namespace %s has a default deny, and the model does not describe %s; declare it as a helper of the app with selector %s, and its flows",
-					app.Namespace, r.What, labelString(r.Labels)))
+					app.Namespace, r.What, model.LabelString(r.Labels)))
 			case r.APIServer && !sets[i].Workload.APIServer:
 				problems.Add(nil, model.Problemf(sets[i].Path("apiServer"), "%s (%s) talks to the Kubernetes API, and namespace %s has a default deny; mark it apiServer: true",
 					r.What, sets[i].Key(), app.Namespace))
@@ -262,14 +262,6 @@ func (p *policyPlan) checkHelpers() error {
 		}
 	}
 	return problems.Err()
-}
-
-func labelString(labels map[string]string) string {
-	var s []string
-	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		s = append(s, k+"="+labels[k])
-	}
-	return strings.Join(s, ", ")
 }
 
 // defaultDeny isolates every pod of a namespace in both directions.
