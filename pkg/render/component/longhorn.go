@@ -79,7 +79,7 @@ func Longhorn(m *model.Model, app *model.App, _ struct{}) ([]Unit, error) {
 
 	// Longhorn's manager and CSI driver must run on every node where a pod
 	// may mount a volume, tainted ones included (the GPU node).
-	taints := activeTaints(m)
+	taints := model.Taints(m.Built)
 	tolerated := tolerations(taints)
 	var toleration []string
 	for _, t := range taints {
@@ -143,19 +143,4 @@ func Longhorn(m *model.Model, app *model.App, _ struct{}) ([]Unit, error) {
 	}
 	u := appUnit(app, objects...)
 	return []Unit{u}, nil
-}
-
-// activeTaints are the taints of the nodes that are built, each once, in
-// a stable order.
-func activeTaints(m *model.Model) []model.Taint {
-	var out []model.Taint
-	for _, n := range m.Built {
-		for _, t := range n.Taints {
-			if !slices.Contains(out, t) {
-				out = append(out, t)
-			}
-		}
-	}
-	slices.SortFunc(out, func(a, b model.Taint) int { return strings.Compare(a.String(), b.String()) })
-	return out
 }

@@ -294,16 +294,21 @@ func gpuPlacement(nodes []*Node) GPUPlacement {
 	for _, n := range nodes[1:] {
 		maps.DeleteFunc(shared, func(k, v string) bool { return n.Labels[k] != v })
 	}
-	var taints []Taint
+	return GPUPlacement{NodeSelector: shared, Taints: Taints(nodes)}
+}
+
+// Taints are the taints of the nodes, each once, in a stable order.
+func Taints(nodes []*Node) []Taint {
+	var out []Taint
 	for _, n := range nodes {
 		for _, t := range n.Taints {
-			if !slices.Contains(taints, t) {
-				taints = append(taints, t)
+			if !slices.Contains(out, t) {
+				out = append(out, t)
 			}
 		}
 	}
-	slices.SortFunc(taints, func(a, b Taint) int { return strings.Compare(a.String(), b.String()) })
-	return GPUPlacement{NodeSelector: shared, Taints: taints}
+	slices.SortFunc(out, func(a, b Taint) int { return strings.Compare(a.String(), b.String()) })
+	return out
 }
 
 // PodSets returns the app's workloads, then its helpers: every set of
