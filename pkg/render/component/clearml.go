@@ -148,8 +148,8 @@ func ClearML(m *model.Model, app *model.App, s ClearMLSettings) ([]Unit, error) 
 		return nil, err
 	}
 	// The other workloads' LoadBalancers are Services of their own.
-	for _, w := range app.PodSets() {
-		if !w.Helper && !slices.Contains(clearmlServers, w.Workload.Name) {
+	for _, w := range app.WorkloadSets() {
+		if !slices.Contains(clearmlServers, w.Workload.Name) {
 			objects = append(objects, loadBalancerServices(w, w.Workload.LoadBalancers)...)
 		}
 	}

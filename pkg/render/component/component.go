@@ -409,8 +409,7 @@ func soleWorkload(app *model.App) (model.PodSet, error) {
 	if len(app.Workloads) != 1 {
 		return model.PodSet{}, model.Problemf(app.Path("workloads"), "the %s component runs one workload, and the app declares %d", app.Component, len(app.Workloads))
 	}
-	s, _ := app.Workload(app.Workloads[0].Name)
-	return s, nil
+	return app.WorkloadSets()[0], nil
 }
 
 // workload finds an app's workload by name.

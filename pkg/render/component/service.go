@@ -73,8 +73,7 @@ func loadBalancerServices(s model.PodSet, lbs []model.LoadBalancer) []kube.Objec
 // workload of the app.
 func workloadLoadBalancers(app *model.App) []kube.Object {
 	var out []kube.Object
-	for i := range app.Workloads {
-		s, _ := app.Workload(app.Workloads[i].Name)
+	for _, s := range app.WorkloadSets() {
 		out = append(out, loadBalancerServices(s, s.Workload.LoadBalancers)...)
 	}
 	return out

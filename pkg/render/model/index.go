@@ -314,12 +314,19 @@ func Taints(nodes []*Node) []Taint {
 // PodSets returns the app's workloads, then its helpers: every set of
 // pods a flow may name.
 func (a *App) PodSets() []PodSet {
+	out := a.WorkloadSets()
+	for i := range a.Helpers {
+		out = append(out, PodSet{App: a, Workload: &a.Helpers[i], Helper: true, Index: i})
+	}
+	return out
+}
+
+// WorkloadSets returns the pod sets of the app's workloads, without its
+// helpers.
+func (a *App) WorkloadSets() []PodSet {
 	var out []PodSet
 	for i := range a.Workloads {
 		out = append(out, PodSet{App: a, Workload: &a.Workloads[i], Index: i})
-	}
-	for i := range a.Helpers {
-		out = append(out, PodSet{App: a, Workload: &a.Helpers[i], Helper: true, Index: i})
 	}
 	return out
 }
