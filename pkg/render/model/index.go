@@ -150,6 +150,16 @@ type Namespace struct {
 	Policy Policy
 }
 
+// System says the namespace is one of SystemNamespaces, which exist
+// before Flux applies anything: the index classifies them as such.
+func (ns *Namespace) System() bool {
+	switch ns.Policy {
+	case K3sAddOns, FluxOwn, SystemNamespace:
+		return true
+	}
+	return false
+}
+
 // Policy says whether a namespace gets a default deny, and why not.
 type Policy int
 
