@@ -1,6 +1,7 @@
 package component
 
 import (
+	"cmp"
 	"strconv"
 
 	"github.com/polylab/polylab-gitops/pkg/render/model"
@@ -84,10 +85,7 @@ func MinIO(m *model.Model, app *model.App, s MinIOSettings) ([]Unit, error) {
 	}
 	persistence := volumeValues(app, "storageClass", s.Size)
 	persistence["enabled"] = true
-	memory := s.Memory
-	if memory == "" {
-		memory = minioDefaultMemory
-	}
+	memory := cmp.Or(s.Memory, minioDefaultMemory)
 	values := Values{
 		"fullnameOverride": app.Name,
 		"mode":             "standalone",
