@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/polylab/polylab-gitops/pkg/render/model"
 	"github.com/polylab/polylab-gitops/pkg/render/verify"
 )
 
@@ -290,13 +291,9 @@ func listenString(ls []listen) string {
 // pods they are: left out of messages.
 var helmLabels = []string{"app.kubernetes.io/managed-by", "app.kubernetes.io/version", "helm.sh/chart"}
 
+// labelString is model.LabelString without helmLabels.
 func labelString(labels map[string]string) string {
-	var s []string
-	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		if slices.Contains(helmLabels, k) {
-			continue
-		}
-		s = append(s, k+"="+labels[k])
-	}
-	return strings.Join(s, ", ")
+	shown := maps.Clone(labels)
+	maps.DeleteFunc(shown, func(k, _ string) bool { return slices.Contains(helmLabels, k) })
+	return model.LabelString(shown)
 }

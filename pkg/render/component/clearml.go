@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	register(Definition[ClearMLSettings]{Name: "clearml", Block: "helm", Render: ClearML})
+	register(Definition[ClearMLSettings]{Name: "clearml", Block: "helm", ChartPods: true, Render: ClearML})
 }
 
 // ClearMLSettings are the settings of a "clearml" app (cue/schema/clearml.cue).
@@ -56,7 +56,7 @@ func ClearML(m *model.Model, app *model.App, s ClearMLSettings) ([]Unit, error) 
 	var problems model.Problems
 	secret, err := secretHolding(app, clearmlSecretKeys...)
 	problems.Add(nil, err)
-	if i := slices.IndexFunc(app.Secrets, func(s model.SecretRef) bool { return s.Name == clearmlChartSecret }); i >= 0 {
+	if i, ok := app.Secret(clearmlChartSecret); ok {
 		problems.Add(nil, model.Problemf(app.Path("secrets", i, "name"), "the ClearML chart renders a Secret %s of its own, with the published default credentials, whatever the values; an owner's Secret of that name collides with it (Helm refuses to install, or overwrites the owner's keys); name it otherwise, such as %s-credentials",
 			clearmlChartSecret, app.Name))
 	}
@@ -148,13 +148,12 @@ func ClearML(m *model.Model, app *model.App, s ClearMLSettings) ([]Unit, error) 
 		return nil, err
 	}
 	// The other workloads' LoadBalancers are Services of their own.
-	for _, w := range app.PodSets() {
-		if !w.Helper && !slices.Contains(clearmlServers, w.Workload.Name) {
+	for _, w := range app.WorkloadSets() {
+		if !slices.Contains(clearmlServers, w.Workload.Name) {
 			objects = append(objects, loadBalancerServices(w, w.Workload.LoadBalancers)...)
 		}
 	}
 	u := appUnit(app, withReleaseTimeout(objects, slowReleaseTimeout)...)
-	u.Pods = chartPods(app)
 	u.ValueOrigins = map[string]model.Path{
 		"clearml.existingSecret":                          app.Path("secrets"),
 		"externalServices.mongodbConnectionStringAuth":    app.Path("settings", "mongodbApp"),

@@ -20,7 +20,7 @@ func Namespaces(m *model.Model) Unit {
 	u := Unit{Name: "namespaces", Layer: model.LayerInfrastructure, Origin: model.Path{"apps"},
 		Owner: "the cluster's namespaces", Rename: "rename the app that clashes"}
 	for _, ns := range m.Namespaces {
-		if slices.Contains(model.SystemNamespaces, ns.Name) {
+		if ns.System() {
 			continue
 		}
 		u.Objects = append(u.Objects, &corev1.Namespace{
@@ -46,7 +46,7 @@ func Secrets(m *model.Model) Unit {
 		Files:  map[string][]byte{"README.md": secretsREADME(m)},
 		Origin: model.Path{"apps"}, Owner: "the cluster's secrets", Rename: "rename the app that clashes"}
 	for _, ns := range m.Namespaces {
-		if slices.Contains(model.SystemNamespaces, ns.Name) {
+		if ns.System() {
 			continue
 		}
 		for _, app := range ns.Apps {

@@ -135,16 +135,21 @@ type Definition[S any] struct {
 	// without setting where its pods run cannot: a placement there would
 	// be ignored, so it is refused.
 	Places bool
+	// ChartPods says a chart creates the pods of the app's own unit, as
+	// its workloads and helpers select them (chartPods): RenderApp sets
+	// the unit's Pods to those.
+	ChartPods bool
 	// Render renders the app's units.
 	Render func(m *model.Model, app *model.App, settings S) ([]Unit, error)
 }
 
 // entry is a registered component, its settings type erased.
 type entry struct {
-	block  string
-	pods   func(app *model.App) []Pod
-	places bool
-	render func(m *model.Model, app *model.App) ([]Unit, error)
+	block     string
+	pods      func(app *model.App) []Pod
+	places    bool
+	chartPods bool
+	render    func(m *model.Model, app *model.App) ([]Unit, error)
 }
 
 var registry = map[string]entry{}
@@ -154,7 +159,7 @@ func register[S any](d Definition[S]) {
 	if _, dup := registry[d.Name]; dup {
 		panic("component: " + d.Name + " registered twice")
 	}
-	registry[d.Name] = entry{block: d.Block, pods: d.Pods, places: d.Places, render: func(m *model.Model, app *model.App) ([]Unit, error) {
+	registry[d.Name] = entry{block: d.Block, pods: d.Pods, places: d.Places, chartPods: d.ChartPods, render: func(m *model.Model, app *model.App) ([]Unit, error) {
 		settings, err := decodeSettings[S](app)
 		if err != nil {
 			return nil, err
@@ -313,6 +318,9 @@ func RenderApp(m *model.Model, app *model.App) ([]Unit, error) {
 		if u.Owner == "" {
 			u.Owner, u.Rename = "app "+app.Name, "rename the app"
 		}
+		if e.chartPods && u.Name == app.Name {
+			u.Pods = chartPods(app)
+		}
 		// The app's own unit runs what reads its Secrets.
 		if len(app.Secrets) > 0 && u.Name == app.Name {
 			u.Needs = append(u.Needs, Need{SecretsKey, app.Path("secrets")})
@@ -401,8 +409,7 @@ func soleWorkload(app *model.App) (model.PodSet, error) {
 	if len(app.Workloads) != 1 {
 		return model.PodSet{}, model.Problemf(app.Path("workloads"), "the %s component runs one workload, and the app declares %d", app.Component, len(app.Workloads))
 	}
-	s, _ := app.Workload(app.Workloads[0].Name)
-	return s, nil
+	return app.WorkloadSets()[0], nil
 }
 
 // workload finds an app's workload by name.

@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	register(Definition[CVATSettings]{Name: "cvat", Block: "helm", Render: CVAT})
+	register(Definition[CVATSettings]{Name: "cvat", Block: "helm", ChartPods: true, Render: CVAT})
 }
 
 // CVATSettings are the settings of a "cvat" app (cue/schema/cvat.cue).
@@ -63,11 +63,11 @@ func CVAT(m *model.Model, app *model.App, s CVATSettings) ([]Unit, error) {
 		problems.Add(nil, model.Problemf(app.Path("settings", "redisApp"), "the CVAT chart connects to Redis on port %d only, and %s serves on %d; give it port %d",
 			cvatRedisPort, redis.Ref, redis.Port, cvatRedisPort))
 	}
-	postgresSecret, err := secretSetting(app, app.Path("settings", "postgresSecret"), s.PostgresSecret, "database", "username", "password")
+	_, err = secretSetting(app, app.Path("settings", "postgresSecret"), s.PostgresSecret, "database", "username", "password")
 	problems.Add(nil, err)
-	redisSecret, err := secretSetting(app, app.Path("settings", "redisSecret"), s.RedisSecret, "password")
+	_, err = secretSetting(app, app.Path("settings", "redisSecret"), s.RedisSecret, "password")
 	problems.Add(nil, err)
-	kvrocksSecret, err := secretSetting(app, app.Path("settings", "kvrocksSecret"), s.KvrocksSecret, "password")
+	_, err = secretSetting(app, app.Path("settings", "kvrocksSecret"), s.KvrocksSecret, "password")
 	problems.Add(nil, err)
 	if len(problems) > 0 {
 		return nil, problems
@@ -82,20 +82,20 @@ func CVAT(m *model.Model, app *model.App, s CVATSettings) ([]Unit, error) {
 			"backend": Values{"defaultStorage": volumeValues(app, "storageClassName", s.StorageSize)},
 			"kvrocks": Values{
 				// The StatefulSet reads existingSecret, the backend secret.name.
-				"existingSecret": kvrocksSecret,
-				"secret":         Values{"create": false, "name": kvrocksSecret},
+				"existingSecret": s.KvrocksSecret,
+				"secret":         Values{"create": false, "name": s.KvrocksSecret},
 				"defaultStorage": volumeValues(app, "storageClassName", s.CacheSize),
 			},
 		},
 		"postgresql": Values{
 			"enabled":  false,
 			"external": Values{"host": postgres.Host, "port": postgres.Port},
-			"secret":   Values{"create": false, "name": postgresSecret},
+			"secret":   Values{"create": false, "name": s.PostgresSecret},
 		},
 		"redis": Values{
 			"enabled":  false,
 			"external": Values{"host": redis.Host},
-			"secret":   Values{"create": false, "name": redisSecret},
+			"secret":   Values{"create": false, "name": s.RedisSecret},
 		},
 		"nuclio":    Values{"enabled": true},
 		"analytics": Values{"enabled": false},
@@ -113,7 +113,6 @@ func CVAT(m *model.Model, app *model.App, s CVATSettings) ([]Unit, error) {
 		return nil, err
 	}
 	u := appUnit(app, append(withReleaseTimeout(objects, slowReleaseTimeout), workloadLoadBalancers(app)...)...)
-	u.Pods = chartPods(app)
 	units := []Unit{u}
 	if projects := nuclioProjects(app, s.NuclioProjects); projects != nil {
 		units = append(units, *projects)

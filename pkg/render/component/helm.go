@@ -19,7 +19,7 @@ import (
 type Values = map[string]any
 
 func init() {
-	register(Definition[struct{}]{Name: "helm", Block: "helm", Render: HelmApp})
+	register(Definition[struct{}]{Name: "helm", Block: "helm", ChartPods: true, Render: HelmApp})
 }
 
 // HelmApp renders the generic "helm" component: the chart's source, a
@@ -32,7 +32,6 @@ func HelmApp(m *model.Model, app *model.App, _ struct{}) ([]Unit, error) {
 		return nil, err
 	}
 	u := appUnit(app, append(objects, workloadLoadBalancers(app)...)...)
-	u.Pods = chartPods(app)
 	return []Unit{u}, nil
 }
 

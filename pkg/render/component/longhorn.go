@@ -11,7 +11,7 @@ import (
 )
 
 func init() {
-	register(Definition[struct{}]{Name: "longhorn", Block: "helm", Pods: longhornPods, Render: Longhorn})
+	register(Definition[struct{}]{Name: "longhorn", Block: "helm", Pods: longhornPods, ChartPods: true, Render: Longhorn})
 }
 
 // Longhorn's own conventions (chart/values.yaml and chart/README.md).
@@ -79,7 +79,7 @@ func Longhorn(m *model.Model, app *model.App, _ struct{}) ([]Unit, error) {
 
 	// Longhorn's manager and CSI driver must run on every node where a pod
 	// may mount a volume, tainted ones included (the GPU node).
-	taints := activeTaints(m)
+	taints := model.Taints(m.Built)
 	tolerated := tolerations(taints)
 	var toleration []string
 	for _, t := range taints {
@@ -142,21 +142,5 @@ func Longhorn(m *model.Model, app *model.App, _ struct{}) ([]Unit, error) {
 		return nil, err
 	}
 	u := appUnit(app, objects...)
-	u.Pods = chartPods(app)
 	return []Unit{u}, nil
-}
-
-// activeTaints are the taints of the nodes that are built, each once, in
-// a stable order.
-func activeTaints(m *model.Model) []model.Taint {
-	var out []model.Taint
-	for _, n := range m.Built {
-		for _, t := range n.Taints {
-			if !slices.Contains(out, t) {
-				out = append(out, t)
-			}
-		}
-	}
-	slices.SortFunc(out, func(a, b model.Taint) int { return strings.Compare(a.String(), b.String()) })
-	return out
 }

@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	register(Definition[struct{}]{Name: "metallb", Block: "helm", Render: MetalLB})
+	register(Definition[struct{}]{Name: "metallb", Block: "helm", ChartPods: true, Render: MetalLB})
 }
 
 // MetalLBPool names the IPAddressPool of the model's one LoadBalancer
@@ -59,7 +59,6 @@ func MetalLB(m *model.Model, app *model.App, _ struct{}) ([]Unit, error) {
 	}
 	config := Unit{Name: app.Name + "-config", Layer: app.Layer, Objects: []kube.Object{ipPool, l2}, Origin: model.Path{"network", "loadBalancerPool"}}
 	u := appUnit(app, objects...)
-	u.Pods = chartPods(app)
 	// The controller creates the speakers' memberlist key, which they
 	// mount (chart 0.16.1 templates/speaker.yaml, not optional), as
 	// Secret <fullname>-memberlist (templates/_helpers.tpl,

@@ -1,13 +1,14 @@
 package component
 
 import (
+	"cmp"
 	"strconv"
 
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
 
 func init() {
-	register(Definition[MinIOSettings]{Name: "minio", Block: "helm", Render: MinIO})
+	register(Definition[MinIOSettings]{Name: "minio", Block: "helm", ChartPods: true, Render: MinIO})
 }
 
 // MinIOSettings are the settings of a "minio" app (cue/schema/minio.cue).
@@ -84,10 +85,7 @@ func MinIO(m *model.Model, app *model.App, s MinIOSettings) ([]Unit, error) {
 	}
 	persistence := volumeValues(app, "storageClass", s.Size)
 	persistence["enabled"] = true
-	memory := s.Memory
-	if memory == "" {
-		memory = minioDefaultMemory
-	}
+	memory := cmp.Or(s.Memory, minioDefaultMemory)
 	values := Values{
 		"fullnameOverride": app.Name,
 		"mode":             "standalone",
@@ -112,6 +110,5 @@ func MinIO(m *model.Model, app *model.App, s MinIOSettings) ([]Unit, error) {
 		return nil, err
 	}
 	u := appUnit(app, append(objects, loadBalancerServices(w, others)...)...)
-	u.Pods = chartPods(app)
 	return []Unit{u}, nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -248,10 +247,10 @@ func CVATLabelSpec(labels []string) string {
 // the app's, a registry login (type kubernetes.io/dockerconfigjson):
 // kubelet reads no other for an image pull.
 func registryLogin(app *model.App, at model.Path, name string) (string, error) {
-	if _, err := secretSetting(app, at, name, model.SecretDockerConfigKey); err != nil {
+	i, err := secretSetting(app, at, name, model.SecretDockerConfigKey)
+	if err != nil {
 		return "", err
 	}
-	i := slices.IndexFunc(app.Secrets, func(s model.SecretRef) bool { return s.Name == name })
 	if t := app.Secrets[i].Type; t != model.SecretDockerConfig {
 		return "", model.Problemf(app.Path("secrets", i, "type"), "Secret %s logs Nuclio's pods in to the registry, and kubelet reads a login only from a Secret of type %s; set type: %q (it is %s)",
 			name, model.SecretDockerConfig, model.SecretDockerConfig, t)

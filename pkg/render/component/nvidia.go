@@ -5,7 +5,7 @@ import (
 )
 
 func init() {
-	register(Definition[struct{}]{Name: "nvidia-device-plugin", Block: "helm", Render: NVIDIADevicePlugin})
+	register(Definition[struct{}]{Name: "nvidia-device-plugin", Block: "helm", ChartPods: true, Render: NVIDIADevicePlugin})
 }
 
 // NVIDIADevicePlugin renders the "nvidia-device-plugin" component: the
@@ -39,6 +39,5 @@ func NVIDIADevicePlugin(m *model.Model, app *model.App, _ struct{}) ([]Unit, err
 		return nil, err
 	}
 	u := appUnit(app, objects...)
-	u.Pods = chartPods(app)
 	return []Unit{u}, nil
 }

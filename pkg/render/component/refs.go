@@ -44,17 +44,18 @@ func backingService(m *model.Model, at model.Path, ref string) (endpoint, error)
 }
 
 // secretSetting checks that the Secret a setting at path names is one of
-// the app's, declared with the keys a chart reads.
-func secretSetting(app *model.App, at model.Path, name string, keys ...string) (string, error) {
-	i := slices.IndexFunc(app.Secrets, func(s model.SecretRef) bool { return s.Name == name })
-	if i < 0 {
-		return "", model.Problemf(at, "names Secret %s, which is not among the app's secrets%s; declare it there with keys %s",
-			name, model.DidYouMean(name, secretNames(app)), strings.Join(keys, ", "))
+// the app's, declared with the keys a chart reads, and returns its index
+// among the app's secrets.
+func secretSetting(app *model.App, at model.Path, name string, keys ...string) (int, error) {
+	i, ok := app.Secret(name)
+	if !ok {
+		return -1, model.Problemf(at, "names Secret %s, which is not among the app's secrets%s; declare it there with keys %s",
+			name, model.DidYouMean(name, app.SecretNames()), strings.Join(keys, ", "))
 	}
 	if missing := missingKeys(app.Secrets[i], keys); len(missing) > 0 {
-		return "", model.Problemf(app.Path("secrets", i, "keys"), "Secret %s lacks the keys %s, which the %s chart reads from it", name, strings.Join(missing, ", "), app.Component)
+		return -1, model.Problemf(app.Path("secrets", i, "keys"), "Secret %s lacks the keys %s, which the %s chart reads from it", name, strings.Join(missing, ", "), app.Component)
 	}
-	return name, nil
+	return i, nil
 }
 
 // secretHolding finds the only Secret of the app that holds all the keys.
@@ -72,14 +73,6 @@ func secretHolding(app *model.App, keys ...string) (string, error) {
 		return found[0], nil
 	}
 	return "", model.Problemf(app.Path("secrets"), "the %s component reads one Secret with keys %s, and the app declares %s; keep one", app.Component, strings.Join(keys, ", "), strings.Join(found, ", "))
-}
-
-func secretNames(app *model.App) []string {
-	var out []string
-	for _, s := range app.Secrets {
-		out = append(out, s.Name)
-	}
-	return out
 }
 
 func missingKeys(s model.SecretRef, keys []string) []string {
@@ -157,6 +150,9 @@ func selectsPods(s model.PodSet, creator string, podLabels map[string]string) er
 	return nil
 }
 
+// labelString sorts the key=value pairs, not the keys as
+// model.LabelString does: the two differ when one key is another's
+// prefix (app, app.kubernetes.io/name), and the messages keep their order.
 func labelString(labels map[string]string) string {
 	var s []string
 	for k, v := range labels {

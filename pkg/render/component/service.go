@@ -73,8 +73,7 @@ func loadBalancerServices(s model.PodSet, lbs []model.LoadBalancer) []kube.Objec
 // workload of the app.
 func workloadLoadBalancers(app *model.App) []kube.Object {
 	var out []kube.Object
-	for i := range app.Workloads {
-		s, _ := app.Workload(app.Workloads[i].Name)
+	for _, s := range app.WorkloadSets() {
 		out = append(out, loadBalancerServices(s, s.Workload.LoadBalancers)...)
 	}
 	return out
@@ -111,14 +110,12 @@ func onlyLoadBalancer(s model.PodSet) (*model.LoadBalancer, error) {
 
 // sameServicePorts checks that a LoadBalancer on a chart's own Service
 // exposes each port as the Service does: such charts have one Service for
-// both uses and cannot map another port outside than inside.
+// both uses and cannot map another port outside than inside. Validate
+// made sure the workload declares every port a LoadBalancer exposes.
 func sameServicePorts(s model.PodSet, lb *model.LoadBalancer) error {
 	li := indexOf(s.Workload.LoadBalancers, lb)
 	for pi, lp := range lb.Ports {
-		p, _, ok := s.Workload.PortNamed(lp.Name)
-		if !ok {
-			return model.Problemf(s.Path("loadBalancers", li, "ports", pi, "name"), "%s: the LoadBalancer on %s exposes port %q, which the workload does not declare; it has %s", s.Key(), lb.IP, lp.Name, s.Workload.PortNames())
-		}
+		p, _, _ := s.Workload.PortNamed(lp.Name)
 		if p.Port != lp.Port {
 			return model.Problemf(s.Path("loadBalancers", li, "ports", pi, "port"), "%s: the LoadBalancer on %s exposes port %s as %d, but the %s chart's Service exposes it as %d; set the LoadBalancer port to %d",
 				s.Key(), lb.IP, lp.Name, lp.Port, s.App.Component, p.Port, p.Port)

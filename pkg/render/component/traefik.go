@@ -11,7 +11,8 @@ import (
 )
 
 func init() {
-	register(Definition[struct{}]{Name: "traefik", Render: Traefik})
+	// K3s's Traefik chart creates the pods; the HelmChartConfig only tunes it.
+	register(Definition[struct{}]{Name: "traefik", ChartPods: true, Render: Traefik})
 }
 
 // K3sTraefikChart is the HelmChart K3s installs Traefik with, in
@@ -50,7 +51,5 @@ func Traefik(m *model.Model, app *model.App, _ struct{}) ([]Unit, error) {
 		Spec:       kube.HelmChartConfigSpec{ValuesContent: string(values)},
 	}
 	u := appUnit(app, config)
-	// K3s's Traefik chart creates the pods; the HelmChartConfig only tunes it.
-	u.Pods = chartPods(app)
 	return []Unit{u}, nil
 }

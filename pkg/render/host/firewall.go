@@ -199,7 +199,8 @@ func Firewall(m *model.Model, n *model.Node) []byte {
 // render writes node n's rule set.
 func (in *firewallInputs) render(n *model.Node) []byte {
 	c, lbs := in.m, in.lbs
-	lan, pods, services := c.Network.LAN.Masked(), c.Network.Pods.Masked(), c.Network.Services.Masked()
+	// Validate refuses CIDRs with host bits: each is its network.
+	lan, pods, services := c.Network.LAN, c.Network.Pods, c.Network.Services
 	var b bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	table := "inet " + FirewallTable(c.Cluster)
@@ -349,15 +350,16 @@ func loadBalancerChains(m *model.Model) []lbChain {
 			}
 		}
 	}
-	lan := m.Network.LAN.Masked()
+	// Validate refuses CIDRs with host bits: equal networks are equal CIDRs.
+	lan := m.Network.LAN
 	for _, l := range m.Links {
 		ext := l.From.External
-		if ext == nil || lan == ext.CIDR.Masked() {
+		if ext == nil || lan == ext.CIDR {
 			continue
 		}
 		ch, ok := others[ext.Name]
 		if !ok {
-			ch = &lbChain{name: "loadbalancers-from-" + ext.Name, source: ext.CIDR.Masked().String()}
+			ch = &lbChain{name: "loadbalancers-from-" + ext.Name, source: ext.CIDR.String()}
 			others[ext.Name] = ch
 		}
 		for _, lb := range l.To.Workload.LoadBalancers {

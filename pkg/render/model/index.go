@@ -150,6 +150,16 @@ type Namespace struct {
 	Policy Policy
 }
 
+// System says the namespace is one of SystemNamespaces, which exist
+// before Flux applies anything: the index classifies them as such.
+func (ns *Namespace) System() bool {
+	switch ns.Policy {
+	case K3sAddOns, FluxOwn, SystemNamespace:
+		return true
+	}
+	return false
+}
+
 // Policy says whether a namespace gets a default deny, and why not.
 type Policy int
 
@@ -294,27 +304,39 @@ func gpuPlacement(nodes []*Node) GPUPlacement {
 	for _, n := range nodes[1:] {
 		maps.DeleteFunc(shared, func(k, v string) bool { return n.Labels[k] != v })
 	}
-	var taints []Taint
+	return GPUPlacement{NodeSelector: shared, Taints: Taints(nodes)}
+}
+
+// Taints are the taints of the nodes, each once, in a stable order.
+func Taints(nodes []*Node) []Taint {
+	var out []Taint
 	for _, n := range nodes {
 		for _, t := range n.Taints {
-			if !slices.Contains(taints, t) {
-				taints = append(taints, t)
+			if !slices.Contains(out, t) {
+				out = append(out, t)
 			}
 		}
 	}
-	slices.SortFunc(taints, func(a, b Taint) int { return strings.Compare(a.String(), b.String()) })
-	return GPUPlacement{NodeSelector: shared, Taints: taints}
+	slices.SortFunc(out, func(a, b Taint) int { return strings.Compare(a.String(), b.String()) })
+	return out
 }
 
 // PodSets returns the app's workloads, then its helpers: every set of
 // pods a flow may name.
 func (a *App) PodSets() []PodSet {
+	out := a.WorkloadSets()
+	for i := range a.Helpers {
+		out = append(out, PodSet{App: a, Workload: &a.Helpers[i], Helper: true, Index: i})
+	}
+	return out
+}
+
+// WorkloadSets returns the pod sets of the app's workloads, without its
+// helpers.
+func (a *App) WorkloadSets() []PodSet {
 	var out []PodSet
 	for i := range a.Workloads {
 		out = append(out, PodSet{App: a, Workload: &a.Workloads[i], Index: i})
-	}
-	for i := range a.Helpers {
-		out = append(out, PodSet{App: a, Workload: &a.Helpers[i], Helper: true, Index: i})
 	}
 	return out
 }

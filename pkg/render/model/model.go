@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -223,6 +224,22 @@ type App struct {
 // Path is the path of a value of the app, such as apps.cvat.settings.
 func (a *App) Path(sub ...any) Path {
 	return append(Path{"apps", a.Name}, sub...)
+}
+
+// Secret returns the index of the app's Secret with the given name among
+// its secrets, and whether it declares one.
+func (a *App) Secret(name string) (int, bool) {
+	i := slices.IndexFunc(a.Secrets, func(s SecretRef) bool { return s.Name == name })
+	return i, i >= 0
+}
+
+// SecretNames are the names of the app's secrets, in their order.
+func (a *App) SecretNames() []string {
+	var out []string
+	for _, s := range a.Secrets {
+		out = append(out, s.Name)
+	}
+	return out
 }
 
 // The layers an app belongs to, in the order they are applied.

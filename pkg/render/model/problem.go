@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -170,4 +171,14 @@ func (ps Problems) Errors() cueerrors.Error {
 		list = cueerrors.Append(list, p)
 	}
 	return list
+}
+
+// LabelString writes labels as messages show them: key=value, by key,
+// separated by commas.
+func LabelString(labels map[string]string) string {
+	var s []string
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		s = append(s, k+"="+labels[k])
+	}
+	return strings.Join(s, ", ")
 }

@@ -149,15 +149,10 @@ func (v *validator) container(app *App) {
 // app's Flux Kustomization waits for: a Secret read but not declared
 // would be missing when the pod starts.
 func (v *validator) secret(app *App, at Path, what, name string) (int, bool) {
-	i := slices.IndexFunc(app.Secrets, func(s SecretRef) bool { return s.Name == name })
-	if i >= 0 {
+	if i, ok := app.Secret(name); ok {
 		return i, true
 	}
-	var declared []string
-	for _, s := range app.Secrets {
-		declared = append(declared, s.Name)
-	}
-	fix := DidYouMean(name, declared)
+	fix := DidYouMean(name, app.SecretNames())
 	if fix == "" {
 		fix = "; declare it in the app's secrets with the keys it holds, so that the owner is asked for it and the app waits for it"
 	}

@@ -117,7 +117,7 @@ func FlowNotes(m *model.Model) string {
 			"`allow-dns-<namespace>`), and each workload marked `apiServer` may reach the Kubernetes API on the servers (%s, port %d/TCP), "+
 			"where kube-proxy sends Service `kubernetes`.\n\n", m.DNS.Workload.Name, m.DNS.App.Namespace, dnsPorts(m.DNS.Workload), strings.Join(servers, ", "), m.Network.APIPort)
 	}
-	tunnels := fmt.Sprintf("each node's flannel tunnel address (the first address of each /%d of %s)", k3sNodeCIDRMaskSize, m.Network.Pods.Masked())
+	tunnels := fmt.Sprintf("each node's flannel tunnel address (the first address of each /%d of %s)", k3sNodeCIDRMaskSize, m.Network.Pods)
 	fmt.Fprintf(&b, "Sources outside the cluster reach pods only through LoadBalancer IPs, and kube-proxy SNATs that traffic to the node "+
 		"that took it (externalTrafficPolicy: Cluster). So a rule for an outside source admits its CIDR, every node's IP and %s; "+
 		"what the nodes send themselves (the API server calling a webhook, a node's kernel mounting a volume) comes from the same "+

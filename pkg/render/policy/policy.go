@@ -159,8 +159,8 @@ func tunnelAddresses(pods netip.Prefix) ([]netip.Addr, error) {
 	if !pods.Addr().Is4() {
 		return nil, model.Problemf(model.Path{"network", "pods"}, "%s is not an IPv4 CIDR", pods)
 	}
-	prefix := pods.Masked()
-	bits := k3sNodeCIDRMaskSize - prefix.Bits()
+	// Validate refuses host bits: pods' address is the range's first.
+	bits := k3sNodeCIDRMaskSize - pods.Bits()
 	if bits < 0 {
 		bits = 0
 	}
@@ -168,8 +168,8 @@ func tunnelAddresses(pods netip.Prefix) ([]netip.Addr, error) {
 		return nil, model.Problemf(model.Path{"network", "pods"}, "%s holds %d node slices of /%d; the network policies list each slice's tunnel address, so use a pod range of /%d or narrower (K3s's default is a /16)",
 			pods, 1<<bits, k3sNodeCIDRMaskSize, k3sNodeCIDRMaskSize-10)
 	}
-	step := uint32(1) << (32 - max(k3sNodeCIDRMaskSize, prefix.Bits()))
-	base := prefix.Addr().As4()
+	step := uint32(1) << (32 - max(k3sNodeCIDRMaskSize, pods.Bits()))
+	base := pods.Addr().As4()
 	first := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
 	var out []netip.Addr
 	for i := uint32(0); i < 1<<bits; i++ {
@@ -251,10 +251,10 @@ func (p *policyPlan) checkHelpers() error {
 			switch {
 			case i < 0 && r.APIServer:
 				problems.Add(nil, model.Problemf(app.Path("helpers"), "%s talks to the Kubernetes API, and namespace %s has a default deny; declare it as a helper of the app with selector %s and apiServer: true",
-					r.What, app.Namespace, labelString(r.Labels)))
+					r.What, app.Namespace, model.LabelString(r.Labels)))
 			case i < 0:
 				problems.Add(nil, model.Problemf(app.Path("helpers"), "namespace %s has a default deny, and the model does not describe %s; declare it as a helper of the app with selector %s, and its flows",
-					app.Namespace, r.What, labelString(r.Labels)))
+					app.Namespace, r.What, model.LabelString(r.Labels)))
 			case r.APIServer && !sets[i].Workload.APIServer:
 				problems.Add(nil, model.Problemf(sets[i].Path("apiServer"), "%s (%s) talks to the Kubernetes API, and namespace %s has a default deny; mark it apiServer: true",
 					r.What, sets[i].Key(), app.Namespace))
@@ -262,14 +262,6 @@ func (p *policyPlan) checkHelpers() error {
 		}
 	}
 	return problems.Err()
-}
-
-func labelString(labels map[string]string) string {
-	var s []string
-	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		s = append(s, k+"="+labels[k])
-	}
-	return strings.Join(s, ", ")
 }
 
 // defaultDeny isolates every pod of a namespace in both directions.
@@ -381,10 +373,10 @@ func (p *policyPlan) sourcePeers(from model.Endpoint) ([]networkingv1.NetworkPol
 func (p *policyPlan) nodeSources(outside netip.Prefix) []networkingv1.NetworkPolicyPeer {
 	var peers []networkingv1.NetworkPolicyPeer
 	if outside.IsValid() {
-		peers = append(peers, ipPeer(outside.Masked()))
+		peers = append(peers, ipPeer(outside))
 	}
 	for _, a := range p.nodeIPs {
-		if !outside.IsValid() || !outside.Masked().Contains(a) {
+		if !outside.IsValid() || !outside.Contains(a) {
 			peers = append(peers, ipPeer(netip.PrefixFrom(a, 32)))
 		}
 	}
