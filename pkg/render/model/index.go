@@ -93,9 +93,11 @@ type PodSet struct {
 }
 
 // Ref names the pod set as flows do: app/workload, or the app alone when
-// the workload has the app's name.
+// it is the app's only workload and has the app's name. Resolve takes the
+// app alone only for an app with one workload, so a Ref is always a name
+// a flow can use.
 func (s PodSet) Ref() string {
-	if s.Workload.Name == s.App.Name {
+	if s.Workload.Name == s.App.Name && !s.Helper && len(s.App.Workloads) == 1 {
 		return s.App.Name
 	}
 	return s.Key()
