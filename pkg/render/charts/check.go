@@ -262,9 +262,9 @@ func (c *checker) ports(s model.PodSet, pods []*pod) {
 		return cmp.Or(cmp.Compare(a.Port, b.Port), strings.Compare(string(a.Protocol), string(b.Protocol)))
 	})
 	for i, port := range s.Workload.Ports {
-		proto := corev1.Protocol(cmp.Or(port.Protocol, "TCP"))
+		proto := corev1.Protocol(port.ProtocolOrTCP())
 		ok := slices.ContainsFunc(all, func(l listen) bool {
-			return l.Protocol == proto && port.TargetPort <= l.Port && l.Port <= port.Last()
+			return l.Protocol == proto && port.Covers(l.Port)
 		})
 		switch {
 		case ok:

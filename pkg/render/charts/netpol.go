@@ -153,7 +153,7 @@ func (c *checker) policies() error {
 			}
 			pe.sets = setsOf(app.Namespace, labels)
 			for _, port := range w.Ports {
-				proto := corev1.Protocol(cmp.Or(port.Protocol, "TCP"))
+				proto := corev1.Protocol(port.ProtocolOrTCP())
 				pe.listens = append(pe.listens, listen{Port: port.TargetPort, Protocol: proto, How: "the model"})
 				if port.IsRange() {
 					pe.listens = append(pe.listens, listen{Port: port.EndPort, Protocol: proto, How: "the model"},
@@ -202,7 +202,7 @@ func (c *checker) policies() error {
 		var out []model.Link
 		for _, l := range m.Links {
 			if slices.Contains(from, l.From.String()) && slices.Contains(to, l.To.Key()) &&
-				l.Port.TargetPort <= port && port <= l.Port.Last() && corev1.Protocol(cmp.Or(l.Port.Protocol, "TCP")) == proto {
+				l.Port.Covers(port) && corev1.Protocol(l.Port.ProtocolOrTCP()) == proto {
 				out = append(out, l)
 			}
 		}
@@ -221,7 +221,7 @@ func (c *checker) policies() error {
 			switch {
 			case d.peer.ns != "" && isDNS(d.peer):
 				out = slices.ContainsFunc(m.DNS.Workload.Ports, func(p model.Port) bool {
-					return p.TargetPort == d.port && corev1.Protocol(cmp.Or(p.Protocol, "TCP")) == d.protocol
+					return p.TargetPort == d.port && corev1.Protocol(p.ProtocolOrTCP()) == d.protocol
 				}) || len(declared(src.keys(), d.peer.keys(), d.port, d.protocol)) > 0
 			case d.api:
 				out = slices.ContainsFunc(src.sets, func(s model.PodSet) bool { return s.Workload.APIServer })
