@@ -16,10 +16,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -269,7 +269,7 @@ func (c *command) diff(ctx context.Context, out, base, format string) int {
 		before = review.OnDisk(t, plan)
 	}
 	after := review.TreeFiles(t)
-	treeBefore, treeAfter := clone(before), clone(after)
+	treeBefore, treeAfter := maps.Clone(before), maps.Clone(after)
 
 	beforeTree, err := charts.FromFiles(before)
 	if err != nil {
@@ -330,18 +330,4 @@ func addChartFiles(files review.Files, rendered []*charts.Rendered) error {
 		}
 	}
 	return nil
-}
-
-func clone(f review.Files) review.Files {
-	out := review.Files{}
-	for _, p := range slices.Sorted(func(yield func(string) bool) {
-		for k := range f {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		out[p] = f[p]
-	}
-	return out
 }
