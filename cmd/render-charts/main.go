@@ -23,8 +23,6 @@ import (
 	"strings"
 	"time"
 
-	cueerrors "cuelang.org/go/cue/errors"
-
 	"github.com/polylab/polylab-gitops/internal/cli"
 	"github.com/polylab/polylab-gitops/pkg/render"
 	"github.com/polylab/polylab-gitops/pkg/render/charts"
@@ -223,13 +221,7 @@ func (c *command) check(ctx context.Context, out string, start time.Time) int {
 		fmt.Fprintf(c.stdout, "not checked: %s\n", n)
 	}
 	if len(report.Problems) > 0 {
-		ps := report.Problems.Locate(r.Model.Source)
-		cueerrors.Print(c.stderr, ps.Errors(), &cueerrors.Config{Cwd: c.cwd, ToSlash: true})
-		noun := "problem"
-		if len(ps) > 1 {
-			noun = "problems"
-		}
-		fmt.Fprintf(c.stderr, "render: %d %s with what the charts really run; fix the model\n", len(ps), noun)
+		render.PrintProblems(c.stderr, report.Problems.Locate(r.Model.Source), c.cwd, "with what the charts really run; fix the model")
 		return cli.ExitFailed
 	}
 	fmt.Fprintf(c.stdout, "render: every check passed in %s\n", time.Since(start).Round(time.Millisecond))
