@@ -157,15 +157,7 @@ func (c *checker) charts(app *model.App) string {
 func (c *checker) appPods(app *model.App) []*pod {
 	var out []*pod
 	for _, p := range c.pods {
-		if p.Namespace != app.Namespace {
-			continue
-		}
-		if p.Release != nil && c.appOf[p.Release.Unit] == app {
-			out = append(out, p)
-		}
-		if p.Release == nil && slices.ContainsFunc(c.Built.Objects, func(o verify.Object) bool {
-			return o.Kind == p.Kind && o.Namespace == p.Namespace && o.Name == p.Name && c.appOf[o.Unit] == app
-		}) {
+		if p.Namespace == app.Namespace && c.appOf[p.Unit] == app {
 			out = append(out, p)
 		}
 	}
@@ -490,7 +482,7 @@ func (c *checker) references() {
 		if p.Release == nil {
 			continue // the tree's own pods read what the model declares
 		}
-		app := c.appOf[p.Release.Unit]
+		app := c.appOf[p.Unit]
 		for _, ref := range podReads(p.Spec) {
 			c.report.Checked.References++
 			if ref.optional {

@@ -119,7 +119,7 @@ func (c *checker) policies() error {
 		pe.sets = setsOf(p.Namespace, p.Labels)
 		if len(pe.sets) == 0 && m.Restricted(p.Namespace) && p.Release != nil {
 			at := model.Path{"apps"}
-			if app := c.appOf[p.Release.Unit]; app != nil {
+			if app := c.appOf[p.Unit]; app != nil {
 				at = app.Path("workloads")
 			}
 			c.report.add(model.Problemf(at, "%s runs pods that no workload or helper of the model selects (labels %s): namespace %s has a default deny, so they may reach the cluster DNS and nothing else, and nothing may reach them; describe them as a workload or helper with the flows they need, or turn off what renders them",
