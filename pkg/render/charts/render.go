@@ -3,6 +3,7 @@ package charts
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 
@@ -323,39 +325,35 @@ func render(ch *Chart, r Release) ([]Object, error) {
 		switch {
 		case fromCRDs:
 			if r.HelmRelease.Name != "" {
-				mergeLabels(o.Unstructured, originLabels(r.HelmRelease))
+				o.SetLabels(merged(o.GetLabels(), originLabels(r.HelmRelease)))
 			}
 		case o.Hook == nil:
-			mergeLabels(o.Unstructured, map[string]string{"app.kubernetes.io/managed-by": "Helm"})
-			mergeAnnotations(o.Unstructured, map[string]string{
+			o.SetLabels(merged(o.GetLabels(), map[string]string{"app.kubernetes.io/managed-by": "Helm"}))
+			o.SetAnnotations(merged(o.GetAnnotations(), map[string]string{
 				"meta.helm.sh/release-name":      r.Name,
 				"meta.helm.sh/release-namespace": r.Namespace,
-			})
+			}))
 		}
 		kept = append(kept, o)
 	}
 	objs = kept
 
-	slices.SortStableFunc(objs, func(a, b Object) int {
-		if c := strings.Compare(a.GetKind(), b.GetKind()); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.GetNamespace(), b.GetNamespace()); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.GetName(), b.GetName()); c != 0 {
-			return c
-		}
-		if (a.Hook == nil) != (b.Hook == nil) {
-			if a.Hook == nil {
-				return -1
-			}
+	// The release's objects before hooks of the same kind and name.
+	hook := func(o Object) int {
+		if o.Hook != nil {
 			return 1
 		}
-		if c := strings.Compare(a.GetAPIVersion(), b.GetAPIVersion()); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Template, b.Template)
+		return 0
+	}
+	slices.SortStableFunc(objs, func(a, b Object) int {
+		return cmp.Or(
+			strings.Compare(a.GetKind(), b.GetKind()),
+			strings.Compare(a.GetNamespace(), b.GetNamespace()),
+			strings.Compare(a.GetName(), b.GetName()),
+			cmp.Compare(hook(a), hook(b)),
+			strings.Compare(a.GetAPIVersion(), b.GetAPIVersion()),
+			strings.Compare(a.Template, b.Template),
+		)
 	})
 	return objs, nil
 }
@@ -461,24 +459,11 @@ func originLabels(hr types.NamespacedName) map[string]string {
 	}
 }
 
-func mergeLabels(u *unstructured.Unstructured, add map[string]string) {
-	l := u.GetLabels()
-	if l == nil {
-		l = map[string]string{}
+// merged adds add's entries to m, a new map when m is nil, and returns it.
+func merged(m, add map[string]string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
 	}
-	for k, v := range add {
-		l[k] = v
-	}
-	u.SetLabels(l)
-}
-
-func mergeAnnotations(u *unstructured.Unstructured, add map[string]string) {
-	a := u.GetAnnotations()
-	if a == nil {
-		a = map[string]string{}
-	}
-	for k, v := range add {
-		a[k] = v
-	}
-	u.SetAnnotations(a)
+	maps.Copy(m, add)
+	return m
 }
