@@ -11,6 +11,7 @@ import (
 	"github.com/mattfenwick/cyclonus/pkg/matcher"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
@@ -81,7 +82,7 @@ func (c *checker) policies() error {
 		for _, o := range r.Objects {
 			if o.GetKind() == "NetworkPolicy" && o.GroupVersionKind().Group == "networking.k8s.io" {
 				var np networkingv1.NetworkPolicy
-				if err := runtimeConvert(o.Object, &np); err != nil {
+				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &np); err != nil {
 					return fmt.Errorf("%s: %w", r.Install, err)
 				}
 				policies = append(policies, &np)
@@ -142,7 +143,7 @@ func (c *checker) policies() error {
 			labels := maps.Clone(w.Selector)
 			for _, u := range c.Units {
 				for _, pl := range u.Pods {
-					if c.releasesOf(u.Name) == 0 && pl.Namespace == app.Namespace && matches(w.Selector, pl.Labels) {
+					if c.charted[u.Name] == 0 && pl.Namespace == app.Namespace && matches(w.Selector, pl.Labels) {
 						labels = maps.Clone(pl.Labels)
 					}
 				}
@@ -323,15 +324,4 @@ func (c *checker) policies() error {
 			strings.Join(srcs, ", ")+more, k.dest, k.by))
 	}
 	return nil
-}
-
-// releasesOf counts the chart releases of a unit.
-func (c *checker) releasesOf(unit string) int {
-	n := 0
-	for _, r := range c.Rendered {
-		if r.Unit == unit {
-			n++
-		}
-	}
-	return n
 }
