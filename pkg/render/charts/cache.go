@@ -211,6 +211,41 @@ func Import(c *Cache, ref Ref, archivePath string) (digest string, err error) {
 	return c.Add(ref, b)
 }
 
+// ImportArchive adds a chart archive from a file, such as one helm pull
+// wrote, to the cache as the chart a cluster's tree pins with its name
+// and version (the cluster named in the error); it returns that chart and
+// the archive's digest. An import cannot replace a chart sums records.
+func ImportArchive(c *Cache, sums *Sums, t Tree, cluster, file string) (Ref, string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return Ref{}, "", err
+	}
+	ch, err := LoadArchive(b)
+	if err != nil {
+		return Ref{}, "", err
+	}
+	installs, err := Installs(t)
+	if err != nil {
+		return Ref{}, "", err
+	}
+	var pinned []string
+	for _, ref := range Refs(installs) {
+		if ch.matches(ref) != nil {
+			pinned = append(pinned, ref.Name+" "+ref.Version)
+			continue
+		}
+		if want, ok := sums.Get(ref); ok && want != ch.Digest {
+			return Ref{}, "", &DigestMismatchError{Ref: ref, Recorded: want, Got: ch.Digest, Source: file + " has", SumsPath: sums.Path()}
+		}
+		if err := ref.validate(); err != nil {
+			return Ref{}, "", err
+		}
+		digest, err := c.add(ref, ch)
+		return ref, digest, err
+	}
+	return Ref{}, "", fmt.Errorf("the archive is chart %s %s, which cluster %s does not pin; it pins %s", ch.Metadata.Name, ch.Metadata.Version, cluster, strings.Join(pinned, ", "))
+}
+
 // Chart is a chart archive the cache verified: its digest, what its
 // Chart.yaml says, and the archive itself, from which Render loads a fresh
 // Helm chart for every render (Helm's install mutates the chart it is given
