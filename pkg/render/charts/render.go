@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"maps"
 	"slices"
@@ -316,7 +317,7 @@ func render(ch *Chart, r Release) ([]Object, error) {
 	for _, o := range objs {
 		fromCRDs := crdFiles[o.Template] && o.Hook == nil
 		gvk := o.GroupVersionKind()
-		if fromCRDs && (gvk.Group != "apiextensions.k8s.io" || gvk.Kind != "CustomResourceDefinition") {
+		if fromCRDs && !isCRD(gvk) {
 			continue
 		}
 		if o.GetNamespace() == "" && scopes.namespaced(gvk.GroupKind()) {
@@ -398,13 +399,8 @@ type doc struct {
 // documents under one such line), into objects.
 func splitManifest(manifest string) ([]doc, error) {
 	var out []doc
-	rd := k8syaml.NewYAMLReader(bufio.NewReader(strings.NewReader(manifest)))
 	source := ""
-	for {
-		chunk, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for chunk, err := range yamlDocs([]byte(manifest)) {
 		if err != nil {
 			return nil, err
 		}
@@ -429,6 +425,19 @@ func splitManifest(manifest string) ([]doc, error) {
 		}
 	}
 	return out, nil
+}
+
+// yamlDocs yields the documents of a YAML stream; after an error, nothing.
+func yamlDocs(stream []byte) iter.Seq2[[]byte, error] {
+	return func(yield func([]byte, error) bool) {
+		rd := k8syaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(stream)))
+		for {
+			doc, err := rd.Read()
+			if errors.Is(err, io.EOF) || !yield(doc, err) || err != nil {
+				return
+			}
+		}
+	}
 }
 
 // decode parses one YAML document into an object; an empty document is

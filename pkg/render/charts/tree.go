@@ -1,8 +1,6 @@
 package charts
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -19,9 +17,7 @@ import (
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	helmchart "helm.sh/helm/v4/pkg/chart/v2"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
 	"github.com/polylab/polylab-gitops/pkg/render/verify"
@@ -61,12 +57,7 @@ func FromFiles(files map[string][]byte) (Tree, error) {
 		if parts := strings.Split(p, "/"); len(parts) >= 3 && parts[0] != "flux-system" {
 			unit = parts[1]
 		}
-		rd := k8syaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(files[p])))
-		for {
-			doc, err := rd.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
+		for doc, err := range yamlDocs(files[p]) {
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", p, err))
 				break
@@ -381,22 +372,22 @@ func crdAPIs(rendered []*Rendered, installs []Install, units map[string]bool) ([
 			continue
 		}
 		for _, o := range r.Objects {
-			if o.GetKind() != "CustomResourceDefinition" || o.GroupVersionKind().Group != "apiextensions.k8s.io" {
+			if !isCRD(o.GroupVersionKind()) {
 				continue
 			}
 			b, err := o.MarshalJSON()
 			if err != nil {
 				continue
 			}
-			vs, err := crdAPIVersions(b)
+			crds, err := readCRDs(b)
 			if err != nil {
 				continue
 			}
-			apis = append(apis, vs...)
-			group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
-			kind, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
-			if scope, _, _ := unstructured.NestedString(o.Object, "spec", "scope"); scope == "Cluster" {
-				scoped = append(scoped, schema.GroupKind{Group: group, Kind: kind})
+			for _, crd := range crds {
+				apis = append(apis, crd.apiVersions()...)
+				if crd.Spec.Scope == "Cluster" {
+					scoped = append(scoped, crd.groupKind())
+				}
 			}
 		}
 	}
