@@ -693,17 +693,7 @@ func (c *checker) values() error {
 		if app == nil || len(r.Release.Values) == 0 {
 			continue
 		}
-		hc := r.enabled
-		if hc == nil {
-			var err error
-			if hc, err = r.Chart.helm(); err == nil {
-				hc, err = processed(hc, r.Release.Values)
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", r.Install, err)
-			}
-		}
-		reads, err := chartReads(hc, r.Release.Values, append(slices.Clone(r.Subcharts), r.Disabled...))
+		reads, err := chartReads(r.enabled, r.Release.Values, append(slices.Clone(r.Subcharts), r.Disabled...))
 		if _, ok := err.(budgetError); ok {
 			c.report.note("%s: the values %s reads: %v", r.Install, r.ChartName(), err)
 			continue

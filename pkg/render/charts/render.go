@@ -20,6 +20,7 @@ import (
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/chart/common"
+	helmchart "helm.sh/helm/v4/pkg/chart/v2"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -193,31 +194,38 @@ type Hook struct {
 // Non-CRD documents in a crds/ folder are dropped, as helm-controller
 // drops them (internal/action/crds.go).
 func Render(ch *Chart, r Release) ([]Object, error) {
-	objs, err := render(ch, r)
-	if err != nil {
-		return nil, fmt.Errorf("chart %s %s: %w", ch.Metadata.Name, ch.Metadata.Version, err)
-	}
-	return objs, nil
+	objs, _, err := render(ch, r)
+	return objs, err
 }
 
-func render(ch *Chart, r Release) ([]Object, error) {
+// render is Render, and returns too the chart as Helm installed it: with
+// the subcharts the values enable (ProcessDependencies removed the others).
+func render(ch *Chart, r Release) ([]Object, *helmchart.Chart, error) {
+	objs, hc, err := renderRelease(ch, r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("chart %s %s: %w", ch.Metadata.Name, ch.Metadata.Version, err)
+	}
+	return objs, hc, nil
+}
+
+func renderRelease(ch *Chart, r Release) ([]Object, *helmchart.Chart, error) {
 	if r.Name == "" || r.Namespace == "" {
-		return nil, errors.New("the release needs a name and a namespace (ReleaseOf computes them as helm-controller does)")
+		return nil, nil, errors.New("the release needs a name and a namespace (ReleaseOf computes them as helm-controller does)")
 	}
 	if r.KubeVersion == "" {
-		return nil, errors.New("the release needs the cluster's KubeVersion")
+		return nil, nil, errors.New("the release needs the cluster's KubeVersion")
 	}
 	kubeVersion, err := common.ParseKubeVersion(r.KubeVersion)
 	if err != nil {
-		return nil, fmt.Errorf("KubeVersion %q: %w", r.KubeVersion, err)
+		return nil, nil, fmt.Errorf("KubeVersion %q: %w", r.KubeVersion, err)
 	}
 	values, err := asHelmControllerValues(r.Values)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	hc, err := ch.helm()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	// helm-controller applies the CRDs of the enabled charts first,
@@ -226,12 +234,12 @@ func render(ch *Chart, r Release) ([]Object, error) {
 	// returns early for a chart without CRDs or the Skip policy).
 	if r.IncludeCRDs && len(hc.CRDObjects()) > 0 {
 		if err := chartutil.ProcessDependencies(hc, values); err != nil {
-			return nil, fmt.Errorf("failed to process chart dependencies: %w", err)
+			return nil, nil, fmt.Errorf("failed to process chart dependencies: %w", err)
 		}
 	}
 	apis, err := apiVersions(r, hc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	cfg := action.NewConfiguration(action.ConfigurationSetLogger(slog.DiscardHandler))
@@ -261,11 +269,11 @@ func render(ch *Chart, r Release) ([]Object, error) {
 
 	res, err := install.RunWithContext(context.Background(), hc, values)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rel, ok := res.(*helmrelease.Release)
 	if !ok {
-		return nil, fmt.Errorf("helm returned a %T, not a chart API v2 release", res)
+		return nil, nil, fmt.Errorf("helm returned a %T, not a chart API v2 release", res)
 	}
 
 	// After the install, hc holds only the enabled subcharts: their CRDs
@@ -275,19 +283,19 @@ func render(ch *Chart, r Release) ([]Object, error) {
 	for _, crd := range hc.CRDObjects() {
 		crdFiles[crd.Filename] = true
 		if err := scopes.addCRDs(crd.File.Data); err != nil {
-			return nil, fmt.Errorf("%s: %w", crd.Filename, err)
+			return nil, nil, fmt.Errorf("%s: %w", crd.Filename, err)
 		}
 	}
 
 	var objs []Object
 	docs, err := splitManifest(rel.Manifest)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, d := range docs {
 		if d.obj.GetKind() == "CustomResourceDefinition" {
 			if err := scopes.addCRDs([]byte(d.text)); err != nil {
-				return nil, fmt.Errorf("%s: %w", d.template, err)
+				return nil, nil, fmt.Errorf("%s: %w", d.template, err)
 			}
 		}
 		objs = append(objs, Object{Unstructured: d.obj, Template: d.template})
@@ -298,7 +306,7 @@ func render(ch *Chart, r Release) ([]Object, error) {
 		}
 		u, err := decode(h.Manifest)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", h.Path, err)
+			return nil, nil, fmt.Errorf("%s: %w", h.Path, err)
 		}
 		if u == nil {
 			continue
@@ -356,7 +364,7 @@ func render(ch *Chart, r Release) ([]Object, error) {
 			strings.Compare(a.Template, b.Template),
 		)
 	})
-	return objs, nil
+	return objs, hc, nil
 }
 
 // asHelmControllerValues gives the values the shape helm-controller gives

@@ -411,21 +411,18 @@ func renderInstall(o Options, in Install, digests map[Ref]string, apis []string,
 	rel.KubeVersion = o.KubeVersion
 	rel.APIVersions = apis
 	rel.ClusterScoped = scoped
-	objs, err := Render(ch, rel)
+	objs, enabled, err := render(ch, rel)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", in, err)
 	}
-	r := &Rendered{Install: in, Chart: ch, Release: rel, Objects: objs}
-	// One fresh copy of the chart: its subcharts as it carries them,
-	// then as the values leave them (ProcessDependencies changes it).
+	r := &Rendered{Install: in, Chart: ch, Release: rel, Objects: objs, enabled: enabled}
+	// A fresh copy of the chart for its subcharts as it carries them
+	// (ProcessDependencies changed the one rendered).
 	hc, err := ch.helm()
 	if err != nil {
 		return nil, err
 	}
 	all := subcharts("", hc)
-	if r.enabled, err = processed(hc, rel.Values); err != nil {
-		return nil, fmt.Errorf("%s: %w", in, err)
-	}
 	on := map[string]bool{}
 	for _, p := range enabledPaths("", r.enabled) {
 		on[p] = true
@@ -438,20 +435,6 @@ func renderInstall(o Options, in Install, digests map[Ref]string, apis []string,
 		}
 	}
 	return r, nil
-}
-
-// processed removes from a chart the subcharts the values disable, as
-// Helm's install resolves them (conditions, tags, aliases and imported
-// values: chartutil.ProcessDependencies), and returns it.
-func processed(hc *helmchart.Chart, values map[string]any) (*helmchart.Chart, error) {
-	v, err := asHelmControllerValues(values)
-	if err != nil {
-		return nil, err
-	}
-	if err := chartutil.ProcessDependencies(hc, v); err != nil {
-		return nil, fmt.Errorf("failed to process chart dependencies: %w", err)
-	}
-	return hc, nil
 }
 
 // subcharts lists the subcharts a chart carries, depth first, each as
