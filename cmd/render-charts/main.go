@@ -16,14 +16,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
-
-	cueerrors "cuelang.org/go/cue/errors"
 
 	"github.com/polylab/polylab-gitops/internal/cli"
 	"github.com/polylab/polylab-gitops/pkg/render"
@@ -114,35 +112,12 @@ type command struct {
 // importChart adds an archive to the cache as the chart the model pins
 // with its name and version.
 func (c *command) importChart(file string) error {
-	b, err := os.ReadFile(file)
+	ref, digest, err := charts.ImportArchive(c.cache, c.sums, charts.FromBuilt(c.result.Built), c.result.Model.Name, file)
 	if err != nil {
 		return err
 	}
-	ch, err := charts.LoadArchive(b)
-	if err != nil {
-		return err
-	}
-	installs, err := charts.Installs(charts.FromBuilt(c.result.Built))
-	if err != nil {
-		return err
-	}
-	var pinned []string
-	for _, ref := range charts.Refs(installs) {
-		if ref.Name == ch.Metadata.Name && strings.TrimPrefix(ref.Version, "v") == strings.TrimPrefix(ch.Metadata.Version, "v") {
-			// An import cannot replace a chart charts.sum records.
-			if want, ok := c.sums.Get(ref); ok && want != ch.Digest {
-				return &charts.DigestMismatchError{Ref: ref, Recorded: want, Got: ch.Digest, Source: file + " has", SumsPath: c.sumsFile}
-			}
-			digest, err := charts.Import(c.cache, ref, file)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(c.stderr, "imported %s (%s)\n", ref, digest)
-			return nil
-		}
-		pinned = append(pinned, ref.Name+" "+ref.Version)
-	}
-	return fmt.Errorf("the archive is chart %s %s, which cluster %s does not pin; it pins %s", ch.Metadata.Name, ch.Metadata.Version, c.result.Model.Name, strings.Join(pinned, ", "))
+	fmt.Fprintf(c.stderr, "imported %s (%s)\n", ref, digest)
+	return nil
 }
 
 // renderCharts renders the charts of a tree, records new digests, and
@@ -223,13 +198,7 @@ func (c *command) check(ctx context.Context, out string, start time.Time) int {
 		fmt.Fprintf(c.stdout, "not checked: %s\n", n)
 	}
 	if len(report.Problems) > 0 {
-		ps := report.Problems.Locate(r.Model.Source)
-		cueerrors.Print(c.stderr, ps.Errors(), &cueerrors.Config{Cwd: c.cwd, ToSlash: true})
-		noun := "problem"
-		if len(ps) > 1 {
-			noun = "problems"
-		}
-		fmt.Fprintf(c.stderr, "render: %d %s with what the charts really run; fix the model\n", len(ps), noun)
+		render.PrintProblems(c.stderr, report.Problems.Locate(r.Model.Source), c.cwd, "with what the charts really run; fix the model")
 		return cli.ExitFailed
 	}
 	fmt.Fprintf(c.stdout, "render: every check passed in %s\n", time.Since(start).Round(time.Millisecond))
@@ -269,7 +238,7 @@ func (c *command) diff(ctx context.Context, out, base, format string) int {
 		before = review.OnDisk(t, plan)
 	}
 	after := review.TreeFiles(t)
-	treeBefore, treeAfter := clone(before), clone(after)
+	treeBefore, treeAfter := maps.Clone(before), maps.Clone(after)
 
 	beforeTree, err := charts.FromFiles(before)
 	if err != nil {
@@ -330,18 +299,4 @@ func addChartFiles(files review.Files, rendered []*charts.Rendered) error {
 		}
 	}
 	return nil
-}
-
-func clone(f review.Files) review.Files {
-	out := review.Files{}
-	for _, p := range slices.Sorted(func(yield func(string) bool) {
-		for k := range f {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		out[p] = f[p]
-	}
-	return out
 }

@@ -26,12 +26,19 @@ func PrintError(w io.Writer, err error, cwd string) {
 		fmt.Fprintf(w, "render: %v\n", err)
 		return
 	}
+	PrintProblems(w, ps, cwd, "in the model; nothing was written")
+}
+
+// PrintProblems writes problems as CUE prints its own errors, each with
+// the file:line:col of its values relative to cwd, then the line
+// "render: <n> problem(s) <tail>" that counts them.
+func PrintProblems(w io.Writer, ps model.Problems, cwd, tail string) {
 	cueerrors.Print(w, ps.Errors(), &cueerrors.Config{Cwd: cwd, ToSlash: true})
 	noun := "problem"
 	if len(ps) > 1 {
 		noun = "problems"
 	}
-	fmt.Fprintf(w, "render: %d %s in the model; nothing was written\n", len(ps), noun)
+	fmt.Fprintf(w, "render: %d %s %s\n", len(ps), noun, tail)
 }
 
 // CUE's own messages, by their format, which say what is wrong but not

@@ -75,16 +75,25 @@ func Digest(archive []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// blobPath returns where a digest's blob lives, refusing anything but
+// checkDigest returns a digest's hex digits, refusing anything but
 // "sha256:" and 64 lower-case hex digits (a digest read from a file must
 // never become a path outside the cache).
-func (c *Cache) blobPath(digest string) (string, error) {
+func checkDigest(digest string) (string, error) {
 	hexPart, ok := strings.CutPrefix(digest, "sha256:")
 	if !ok || len(hexPart) != sha256.Size*2 || strings.ToLower(hexPart) != hexPart {
 		return "", fmt.Errorf("charts: %q is not a sha256:<64 hex digits> digest", digest)
 	}
 	if _, err := hex.DecodeString(hexPart); err != nil {
 		return "", fmt.Errorf("charts: %q is not a sha256:<64 hex digits> digest", digest)
+	}
+	return hexPart, nil
+}
+
+// blobPath returns where a digest's blob lives (checkDigest).
+func (c *Cache) blobPath(digest string) (string, error) {
+	hexPart, err := checkDigest(digest)
+	if err != nil {
+		return "", err
 	}
 	return filepath.Join(c.Dir, "blobs", "sha256", hexPart), nil
 }
@@ -165,6 +174,12 @@ func (c *Cache) Add(ref Ref, archive []byte) (digest string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", ref, err)
 	}
+	return c.add(ref, ch)
+}
+
+// add stores a loaded chart for ref, a normal and valid one (see Add):
+// its blob unless the cache holds it, and ref's file naming it.
+func (c *Cache) add(ref Ref, ch *Chart) (digest string, err error) {
 	if err := ch.matches(ref); err != nil {
 		return "", err
 	}
@@ -174,7 +189,7 @@ func (c *Cache) Add(ref Ref, archive []byte) (digest string, err error) {
 		return "", err
 	}
 	if !c.Has(digest) {
-		if err := writeAtomic(p, archive); err != nil {
+		if err := writeAtomic(p, ch.archive); err != nil {
 			return "", fmt.Errorf("charts: cache: %w", err)
 		}
 	}
@@ -194,6 +209,41 @@ func Import(c *Cache, ref Ref, archivePath string) (digest string, err error) {
 		return "", fmt.Errorf("charts: import: %w", err)
 	}
 	return c.Add(ref, b)
+}
+
+// ImportArchive adds a chart archive from a file, such as one helm pull
+// wrote, to the cache as the chart a cluster's tree pins with its name
+// and version (the cluster named in the error); it returns that chart and
+// the archive's digest. An import cannot replace a chart sums records.
+func ImportArchive(c *Cache, sums *Sums, t Tree, cluster, file string) (Ref, string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return Ref{}, "", err
+	}
+	ch, err := LoadArchive(b)
+	if err != nil {
+		return Ref{}, "", err
+	}
+	installs, err := Installs(t)
+	if err != nil {
+		return Ref{}, "", err
+	}
+	var pinned []string
+	for _, ref := range Refs(installs) {
+		if ch.matches(ref) != nil {
+			pinned = append(pinned, ref.Name+" "+ref.Version)
+			continue
+		}
+		if want, ok := sums.Get(ref); ok && want != ch.Digest {
+			return Ref{}, "", &DigestMismatchError{Ref: ref, Recorded: want, Got: ch.Digest, Source: file + " has", SumsPath: sums.Path()}
+		}
+		if err := ref.validate(); err != nil {
+			return Ref{}, "", err
+		}
+		digest, err := c.add(ref, ch)
+		return ref, digest, err
+	}
+	return Ref{}, "", fmt.Errorf("the archive is chart %s %s, which cluster %s does not pin; it pins %s", ch.Metadata.Name, ch.Metadata.Version, cluster, strings.Join(pinned, ", "))
 }
 
 // Chart is a chart archive the cache verified: its digest, what its

@@ -1,10 +1,6 @@
 package charts
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
-	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -12,9 +8,7 @@ import (
 	"helm.sh/helm/v4/pkg/chart/common"
 	helmchart "helm.sh/helm/v4/pkg/chart/v2"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes/scheme"
-	"sigs.k8s.io/yaml"
 )
 
 // builtinKinds are "<group/version>/<Kind>" for the kinds of every group
@@ -57,53 +51,14 @@ func apiVersions(r Release, enabled *helmchart.Chart) ([]string, error) {
 	if !r.IncludeCRDs {
 		return out, nil
 	}
-	for _, crd := range enabled.CRDObjects() {
-		vs, err := crdAPIVersions(crd.File.Data)
+	for _, obj := range enabled.CRDObjects() {
+		crds, err := readCRDs(obj.File.Data)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, vs...)
+		for _, crd := range crds {
+			out = append(out, crd.apiVersions()...)
+		}
 	}
 	return out, nil
-}
-
-// crdAPIVersions lists "<group>/<version>" and "<group>/<version>/<Kind>"
-// for every served version of every CRD in a YAML stream.
-func crdAPIVersions(stream []byte) ([]string, error) {
-	var out []string
-	rd := k8syaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(stream)))
-	for {
-		chunk, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		var crd struct {
-			Kind string `json:"kind"`
-			Spec struct {
-				Group string `json:"group"`
-				Names struct {
-					Kind string `json:"kind"`
-				} `json:"names"`
-				Versions []struct {
-					Name   string `json:"name"`
-					Served bool   `json:"served"`
-				} `json:"versions"`
-			} `json:"spec"`
-		}
-		if err := yaml.Unmarshal(chunk, &crd); err != nil {
-			return nil, err
-		}
-		if crd.Kind != "CustomResourceDefinition" {
-			continue
-		}
-		for _, v := range crd.Spec.Versions {
-			if v.Served {
-				gv := crd.Spec.Group + "/" + v.Name
-				out = append(out, gv, gv+"/"+crd.Spec.Names.Kind)
-			}
-		}
-	}
 }

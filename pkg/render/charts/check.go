@@ -108,11 +108,16 @@ type checker struct {
 	appOf map[string]*model.App
 	// releases are the rendered releases by app.
 	releases map[string][]*Rendered
+	// units are the units by name; charted counts each's releases.
+	units   map[string]component.Unit
+	charted map[string]int
 }
 
 func newChecker(in Input) (*checker, error) {
-	c := &checker{Input: in, report: &Report{}, appOf: map[string]*model.App{}, releases: map[string][]*Rendered{}}
+	c := &checker{Input: in, report: &Report{}, appOf: map[string]*model.App{}, releases: map[string][]*Rendered{},
+		units: map[string]component.Unit{}, charted: map[string]int{}}
 	for _, u := range in.Units {
+		c.units[u.Name] = u
 		if len(u.Origin) >= 2 && u.Origin[0] == "apps" {
 			if name, ok := u.Origin[1].(string); ok {
 				c.appOf[u.Name] = in.Model.App(name)
@@ -120,6 +125,7 @@ func newChecker(in Input) (*checker, error) {
 		}
 	}
 	for _, r := range in.Rendered {
+		c.charted[r.Unit]++
 		if app := c.appOf[r.Unit]; app != nil {
 			c.releases[app.Name] = append(c.releases[app.Name], r)
 		}
@@ -157,15 +163,7 @@ func (c *checker) charts(app *model.App) string {
 func (c *checker) appPods(app *model.App) []*pod {
 	var out []*pod
 	for _, p := range c.pods {
-		if p.Namespace != app.Namespace {
-			continue
-		}
-		if p.Release != nil && c.appOf[p.Release.Unit] == app {
-			out = append(out, p)
-		}
-		if p.Release == nil && slices.ContainsFunc(c.Built.Objects, func(o verify.Object) bool {
-			return o.Kind == p.Kind && o.Namespace == p.Namespace && o.Name == p.Name && c.appOf[o.Unit] == app
-		}) {
+		if p.Namespace == app.Namespace && c.appOf[p.Unit] == app {
 			out = append(out, p)
 		}
 	}
@@ -262,9 +260,9 @@ func (c *checker) ports(s model.PodSet, pods []*pod) {
 		return cmp.Or(cmp.Compare(a.Port, b.Port), strings.Compare(string(a.Protocol), string(b.Protocol)))
 	})
 	for i, port := range s.Workload.Ports {
-		proto := corev1.Protocol(cmp.Or(port.Protocol, "TCP"))
+		proto := corev1.Protocol(port.ProtocolOrTCP())
 		ok := slices.ContainsFunc(all, func(l listen) bool {
-			return l.Protocol == proto && port.TargetPort <= l.Port && l.Port <= port.Last()
+			return l.Protocol == proto && port.Covers(l.Port)
 		})
 		switch {
 		case ok:
@@ -315,7 +313,7 @@ func (c *checker) services() []service {
 				continue
 			}
 			var svc corev1.Service
-			if err := fromUnstructured(o.Unstructured, &svc); err != nil {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &svc); err != nil {
 				continue
 			}
 			out = append(out, service{svc.Namespace, svc.Name, svc.Spec, svc.Annotations, r.origin(o.Template)})
@@ -490,7 +488,7 @@ func (c *checker) references() {
 		if p.Release == nil {
 			continue // the tree's own pods read what the model declares
 		}
-		app := c.appOf[p.Release.Unit]
+		app := c.appOf[p.Unit]
 		for _, ref := range podReads(p.Spec) {
 			c.report.Checked.References++
 			if ref.optional {
@@ -642,16 +640,12 @@ func (c *checker) collisions() {
 	}
 	owners := map[string]owner{}
 	id := func(group, kind, ns, name string) string { return group + "/" + kind + "/" + ns + "/" + name }
-	units := map[string]component.Unit{}
-	for _, u := range c.Units {
-		units[u.Name] = u
-	}
 	for _, o := range c.Built.Objects {
 		group, _, ok := strings.Cut(o.APIVersion, "/")
 		if !ok {
 			group = ""
 		}
-		owners[id(group, o.Kind, o.Namespace, o.Name)] = owner{"Kustomization " + o.Unit, units[o.Unit].Origin}
+		owners[id(group, o.Kind, o.Namespace, o.Name)] = owner{"Kustomization " + o.Unit, c.units[o.Unit].Origin}
 	}
 	for _, d := range component.DeclaredSecrets(c.Model) {
 		app := c.Model.App(d.Apps[0])
@@ -691,37 +685,15 @@ func (c *checker) collisions() {
 	}
 }
 
-func fromUnstructured(u *unstructured.Unstructured, into any) error {
-	return runtimeConvert(u.Object, into)
-}
-
-func runtimeConvert(obj map[string]any, into any) error {
-	return runtime.DefaultUnstructuredConverter.FromUnstructured(obj, into)
-}
-
 // values checks that every value the project sets is read by some
 // template of the chart (or by Helm: conditions, tags, import-values).
 func (c *checker) values() error {
-	units := map[string]component.Unit{}
-	for _, u := range c.Units {
-		units[u.Name] = u
-	}
 	for _, r := range c.Rendered {
 		app := c.appOf[r.Unit]
 		if app == nil || len(r.Release.Values) == 0 {
 			continue
 		}
-		hc := r.enabled
-		if hc == nil {
-			var err error
-			if hc, err = r.Chart.helm(); err == nil {
-				hc, err = processed(hc, r.Release.Values)
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", r.Install, err)
-			}
-		}
-		reads, err := chartReads(hc, r.Release.Values, append(slices.Clone(r.Subcharts), r.Disabled...))
+		reads, err := chartReads(r.enabled, r.Release.Values, append(slices.Clone(r.Subcharts), r.Disabled...))
 		if _, ok := err.(budgetError); ok {
 			c.report.note("%s: the values %s reads: %v", r.Install, r.ChartName(), err)
 			continue
@@ -736,7 +708,7 @@ func (c *checker) values() error {
 		var found []*finding
 		c.report.Checked.Values += len(unreadValues(r.Release.Values, nil))
 		for _, leaf := range unreadValues(r.Release.Values, reads) {
-			at, owner := valueOrigin(app, units[r.Unit], leaf)
+			at, owner := valueOrigin(app, c.units[r.Unit], leaf)
 			i := slices.IndexFunc(found, func(f *finding) bool { return f.at.String() == at.String() })
 			if i < 0 {
 				found = append(found, &finding{at: at, owner: owner})

@@ -136,14 +136,17 @@ func (f *fetcher) one(ctx context.Context, ref Ref) (string, error) {
 // add stores archive (or, when nil, the blob already cached under digest)
 // as ref's chart and records its digest.
 func (f *fetcher) add(ref Ref, digest string, archive []byte) (string, error) {
+	var got string
+	var err error
 	if archive == nil {
-		ch, err := f.c.Load(digest)
-		if err != nil {
-			return "", err
+		// Loaded (and verified) once, not parsed again to rewrite ref's file.
+		var ch *Chart
+		if ch, err = f.c.Load(digest); err == nil {
+			got, err = f.c.add(ref, ch)
 		}
-		archive = ch.archive
+	} else {
+		got, err = f.c.Add(ref, archive)
 	}
-	got, err := f.c.Add(ref, archive)
 	if err != nil {
 		return "", err
 	}

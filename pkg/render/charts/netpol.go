@@ -11,6 +11,7 @@ import (
 	"github.com/mattfenwick/cyclonus/pkg/matcher"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 )
@@ -81,7 +82,7 @@ func (c *checker) policies() error {
 		for _, o := range r.Objects {
 			if o.GetKind() == "NetworkPolicy" && o.GroupVersionKind().Group == "networking.k8s.io" {
 				var np networkingv1.NetworkPolicy
-				if err := runtimeConvert(o.Object, &np); err != nil {
+				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &np); err != nil {
 					return fmt.Errorf("%s: %w", r.Install, err)
 				}
 				policies = append(policies, &np)
@@ -119,7 +120,7 @@ func (c *checker) policies() error {
 		pe.sets = setsOf(p.Namespace, p.Labels)
 		if len(pe.sets) == 0 && m.Restricted(p.Namespace) && p.Release != nil {
 			at := model.Path{"apps"}
-			if app := c.appOf[p.Release.Unit]; app != nil {
+			if app := c.appOf[p.Unit]; app != nil {
 				at = app.Path("workloads")
 			}
 			c.report.add(model.Problemf(at, "%s runs pods that no workload or helper of the model selects (labels %s): namespace %s has a default deny, so they may reach the cluster DNS and nothing else, and nothing may reach them; describe them as a workload or helper with the flows they need, or turn off what renders them",
@@ -142,7 +143,7 @@ func (c *checker) policies() error {
 			labels := maps.Clone(w.Selector)
 			for _, u := range c.Units {
 				for _, pl := range u.Pods {
-					if c.releasesOf(u.Name) == 0 && pl.Namespace == app.Namespace && matches(w.Selector, pl.Labels) {
+					if c.charted[u.Name] == 0 && pl.Namespace == app.Namespace && matches(w.Selector, pl.Labels) {
 						labels = maps.Clone(pl.Labels)
 					}
 				}
@@ -153,7 +154,7 @@ func (c *checker) policies() error {
 			}
 			pe.sets = setsOf(app.Namespace, labels)
 			for _, port := range w.Ports {
-				proto := corev1.Protocol(cmp.Or(port.Protocol, "TCP"))
+				proto := corev1.Protocol(port.ProtocolOrTCP())
 				pe.listens = append(pe.listens, listen{Port: port.TargetPort, Protocol: proto, How: "the model"})
 				if port.IsRange() {
 					pe.listens = append(pe.listens, listen{Port: port.EndPort, Protocol: proto, How: "the model"},
@@ -202,7 +203,7 @@ func (c *checker) policies() error {
 		var out []model.Link
 		for _, l := range m.Links {
 			if slices.Contains(from, l.From.String()) && slices.Contains(to, l.To.Key()) &&
-				l.Port.TargetPort <= port && port <= l.Port.Last() && corev1.Protocol(cmp.Or(l.Port.Protocol, "TCP")) == proto {
+				l.Port.Covers(port) && corev1.Protocol(l.Port.ProtocolOrTCP()) == proto {
 				out = append(out, l)
 			}
 		}
@@ -221,7 +222,7 @@ func (c *checker) policies() error {
 			switch {
 			case d.peer.ns != "" && isDNS(d.peer):
 				out = slices.ContainsFunc(m.DNS.Workload.Ports, func(p model.Port) bool {
-					return p.TargetPort == d.port && corev1.Protocol(cmp.Or(p.Protocol, "TCP")) == d.protocol
+					return p.TargetPort == d.port && corev1.Protocol(p.ProtocolOrTCP()) == d.protocol
 				}) || len(declared(src.keys(), d.peer.keys(), d.port, d.protocol)) > 0
 			case d.api:
 				out = slices.ContainsFunc(src.sets, func(s model.PodSet) bool { return s.Workload.APIServer })
@@ -323,15 +324,4 @@ func (c *checker) policies() error {
 			strings.Join(srcs, ", ")+more, k.dest, k.by))
 	}
 	return nil
-}
-
-// releasesOf counts the chart releases of a unit.
-func (c *checker) releasesOf(unit string) int {
-	n := 0
-	for _, r := range c.Rendered {
-		if r.Unit == unit {
-			n++
-		}
-	}
-	return n
 }

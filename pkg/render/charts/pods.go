@@ -30,6 +30,9 @@ type pod struct {
 	// From says where it comes from: "chart cvat 2.56.1", "subchart
 	// clickhouse 4.1.16 of chart cvat 2.56.1", or "Kustomization minio".
 	From string
+	// Unit is the Flux Kustomization that applies it, or, for a chart's,
+	// the HelmRelease that renders it.
+	Unit string
 	// Release is the chart release rendering it; nil for the tree's own.
 	Release *Rendered
 	// Hook is set for a chart's hook (a Job run at install or upgrade).
@@ -122,7 +125,7 @@ func chartPods(rendered []*Rendered) ([]*pod, error) {
 				continue
 			}
 			p := newPod(o.GetKind(), o.GetNamespace(), o.GetName(), tpl)
-			p.From, p.Release, p.Hook = r.origin(o.Template), r, o.Hook
+			p.From, p.Unit, p.Release, p.Hook = r.origin(o.Template), r.Unit, r, o.Hook
 			out = append(out, p)
 		}
 	}
@@ -138,7 +141,7 @@ func treePods(objects []verify.Object) []*pod {
 			continue
 		}
 		p := newPod(o.Kind, o.Namespace, o.Name, tpl)
-		p.From = "Kustomization " + o.Unit
+		p.From, p.Unit = "Kustomization "+o.Unit, o.Unit
 		out = append(out, p)
 	}
 	return out

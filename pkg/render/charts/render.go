@@ -3,6 +3,7 @@ package charts
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,13 +11,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/chart/common"
+	helmchart "helm.sh/helm/v4/pkg/chart/v2"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -190,31 +194,38 @@ type Hook struct {
 // Non-CRD documents in a crds/ folder are dropped, as helm-controller
 // drops them (internal/action/crds.go).
 func Render(ch *Chart, r Release) ([]Object, error) {
-	objs, err := render(ch, r)
-	if err != nil {
-		return nil, fmt.Errorf("chart %s %s: %w", ch.Metadata.Name, ch.Metadata.Version, err)
-	}
-	return objs, nil
+	objs, _, err := render(ch, r)
+	return objs, err
 }
 
-func render(ch *Chart, r Release) ([]Object, error) {
+// render is Render, and returns too the chart as Helm installed it: with
+// the subcharts the values enable (ProcessDependencies removed the others).
+func render(ch *Chart, r Release) ([]Object, *helmchart.Chart, error) {
+	objs, hc, err := renderRelease(ch, r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("chart %s %s: %w", ch.Metadata.Name, ch.Metadata.Version, err)
+	}
+	return objs, hc, nil
+}
+
+func renderRelease(ch *Chart, r Release) ([]Object, *helmchart.Chart, error) {
 	if r.Name == "" || r.Namespace == "" {
-		return nil, errors.New("the release needs a name and a namespace (ReleaseOf computes them as helm-controller does)")
+		return nil, nil, errors.New("the release needs a name and a namespace (ReleaseOf computes them as helm-controller does)")
 	}
 	if r.KubeVersion == "" {
-		return nil, errors.New("the release needs the cluster's KubeVersion")
+		return nil, nil, errors.New("the release needs the cluster's KubeVersion")
 	}
 	kubeVersion, err := common.ParseKubeVersion(r.KubeVersion)
 	if err != nil {
-		return nil, fmt.Errorf("KubeVersion %q: %w", r.KubeVersion, err)
+		return nil, nil, fmt.Errorf("KubeVersion %q: %w", r.KubeVersion, err)
 	}
 	values, err := asHelmControllerValues(r.Values)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	hc, err := ch.helm()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	// helm-controller applies the CRDs of the enabled charts first,
@@ -223,12 +234,12 @@ func render(ch *Chart, r Release) ([]Object, error) {
 	// returns early for a chart without CRDs or the Skip policy).
 	if r.IncludeCRDs && len(hc.CRDObjects()) > 0 {
 		if err := chartutil.ProcessDependencies(hc, values); err != nil {
-			return nil, fmt.Errorf("failed to process chart dependencies: %w", err)
+			return nil, nil, fmt.Errorf("failed to process chart dependencies: %w", err)
 		}
 	}
 	apis, err := apiVersions(r, hc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	cfg := action.NewConfiguration(action.ConfigurationSetLogger(slog.DiscardHandler))
@@ -258,11 +269,11 @@ func render(ch *Chart, r Release) ([]Object, error) {
 
 	res, err := install.RunWithContext(context.Background(), hc, values)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rel, ok := res.(*helmrelease.Release)
 	if !ok {
-		return nil, fmt.Errorf("helm returned a %T, not a chart API v2 release", res)
+		return nil, nil, fmt.Errorf("helm returned a %T, not a chart API v2 release", res)
 	}
 
 	// After the install, hc holds only the enabled subcharts: their CRDs
@@ -272,19 +283,19 @@ func render(ch *Chart, r Release) ([]Object, error) {
 	for _, crd := range hc.CRDObjects() {
 		crdFiles[crd.Filename] = true
 		if err := scopes.addCRDs(crd.File.Data); err != nil {
-			return nil, fmt.Errorf("%s: %w", crd.Filename, err)
+			return nil, nil, fmt.Errorf("%s: %w", crd.Filename, err)
 		}
 	}
 
 	var objs []Object
 	docs, err := splitManifest(rel.Manifest)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, d := range docs {
 		if d.obj.GetKind() == "CustomResourceDefinition" {
 			if err := scopes.addCRDs([]byte(d.text)); err != nil {
-				return nil, fmt.Errorf("%s: %w", d.template, err)
+				return nil, nil, fmt.Errorf("%s: %w", d.template, err)
 			}
 		}
 		objs = append(objs, Object{Unstructured: d.obj, Template: d.template})
@@ -295,7 +306,7 @@ func render(ch *Chart, r Release) ([]Object, error) {
 		}
 		u, err := decode(h.Manifest)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", h.Path, err)
+			return nil, nil, fmt.Errorf("%s: %w", h.Path, err)
 		}
 		if u == nil {
 			continue
@@ -314,7 +325,7 @@ func render(ch *Chart, r Release) ([]Object, error) {
 	for _, o := range objs {
 		fromCRDs := crdFiles[o.Template] && o.Hook == nil
 		gvk := o.GroupVersionKind()
-		if fromCRDs && (gvk.Group != "apiextensions.k8s.io" || gvk.Kind != "CustomResourceDefinition") {
+		if fromCRDs && !isCRD(gvk) {
 			continue
 		}
 		if o.GetNamespace() == "" && scopes.namespaced(gvk.GroupKind()) {
@@ -323,41 +334,37 @@ func render(ch *Chart, r Release) ([]Object, error) {
 		switch {
 		case fromCRDs:
 			if r.HelmRelease.Name != "" {
-				mergeLabels(o.Unstructured, originLabels(r.HelmRelease))
+				o.SetLabels(merged(o.GetLabels(), originLabels(r.HelmRelease)))
 			}
 		case o.Hook == nil:
-			mergeLabels(o.Unstructured, map[string]string{"app.kubernetes.io/managed-by": "Helm"})
-			mergeAnnotations(o.Unstructured, map[string]string{
+			o.SetLabels(merged(o.GetLabels(), map[string]string{"app.kubernetes.io/managed-by": "Helm"}))
+			o.SetAnnotations(merged(o.GetAnnotations(), map[string]string{
 				"meta.helm.sh/release-name":      r.Name,
 				"meta.helm.sh/release-namespace": r.Namespace,
-			})
+			}))
 		}
 		kept = append(kept, o)
 	}
 	objs = kept
 
-	slices.SortStableFunc(objs, func(a, b Object) int {
-		if c := strings.Compare(a.GetKind(), b.GetKind()); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.GetNamespace(), b.GetNamespace()); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.GetName(), b.GetName()); c != 0 {
-			return c
-		}
-		if (a.Hook == nil) != (b.Hook == nil) {
-			if a.Hook == nil {
-				return -1
-			}
+	// The release's objects before hooks of the same kind and name.
+	hook := func(o Object) int {
+		if o.Hook != nil {
 			return 1
 		}
-		if c := strings.Compare(a.GetAPIVersion(), b.GetAPIVersion()); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Template, b.Template)
+		return 0
+	}
+	slices.SortStableFunc(objs, func(a, b Object) int {
+		return cmp.Or(
+			strings.Compare(a.GetKind(), b.GetKind()),
+			strings.Compare(a.GetNamespace(), b.GetNamespace()),
+			strings.Compare(a.GetName(), b.GetName()),
+			cmp.Compare(hook(a), hook(b)),
+			strings.Compare(a.GetAPIVersion(), b.GetAPIVersion()),
+			strings.Compare(a.Template, b.Template),
+		)
 	})
-	return objs, nil
+	return objs, hc, nil
 }
 
 // asHelmControllerValues gives the values the shape helm-controller gives
@@ -400,13 +407,8 @@ type doc struct {
 // documents under one such line), into objects.
 func splitManifest(manifest string) ([]doc, error) {
 	var out []doc
-	rd := k8syaml.NewYAMLReader(bufio.NewReader(strings.NewReader(manifest)))
 	source := ""
-	for {
-		chunk, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for chunk, err := range yamlDocs([]byte(manifest)) {
 		if err != nil {
 			return nil, err
 		}
@@ -431,6 +433,19 @@ func splitManifest(manifest string) ([]doc, error) {
 		}
 	}
 	return out, nil
+}
+
+// yamlDocs yields the documents of a YAML stream; after an error, nothing.
+func yamlDocs(stream []byte) iter.Seq2[[]byte, error] {
+	return func(yield func([]byte, error) bool) {
+		rd := k8syaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(stream)))
+		for {
+			doc, err := rd.Read()
+			if errors.Is(err, io.EOF) || !yield(doc, err) || err != nil {
+				return
+			}
+		}
+	}
 }
 
 // decode parses one YAML document into an object; an empty document is
@@ -461,24 +476,11 @@ func originLabels(hr types.NamespacedName) map[string]string {
 	}
 }
 
-func mergeLabels(u *unstructured.Unstructured, add map[string]string) {
-	l := u.GetLabels()
-	if l == nil {
-		l = map[string]string{}
+// merged adds add's entries to m, a new map when m is nil, and returns it.
+func merged(m, add map[string]string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
 	}
-	for k, v := range add {
-		l[k] = v
-	}
-	u.SetLabels(l)
-}
-
-func mergeAnnotations(u *unstructured.Unstructured, add map[string]string) {
-	a := u.GetAnnotations()
-	if a == nil {
-		a = map[string]string{}
-	}
-	for k, v := range add {
-		a[k] = v
-	}
-	u.SetAnnotations(a)
+	maps.Copy(m, add)
+	return m
 }

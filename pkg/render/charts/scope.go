@@ -1,13 +1,7 @@
 package charts
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
-	"io"
-
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
 
@@ -75,34 +69,16 @@ func newScopes(clusterScoped []schema.GroupKind) *scopes {
 
 // addCRDs learns the scope of every CRD in a YAML stream.
 func (s *scopes) addCRDs(stream []byte) error {
-	rd := k8syaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(stream)))
-	for {
-		chunk, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		var crd struct {
-			APIVersion string `json:"apiVersion"`
-			Kind       string `json:"kind"`
-			Spec       struct {
-				Group string `json:"group"`
-				Scope string `json:"scope"`
-				Names struct {
-					Kind string `json:"kind"`
-				} `json:"names"`
-			} `json:"spec"`
-		}
-		if err := yaml.Unmarshal(chunk, &crd); err != nil {
-			return err
-		}
-		if crd.Kind != "CustomResourceDefinition" || crd.Spec.Names.Kind == "" {
-			continue
-		}
-		s.cluster[schema.GroupKind{Group: crd.Spec.Group, Kind: crd.Spec.Names.Kind}] = crd.Spec.Scope == "Cluster"
+	crds, err := readCRDs(stream)
+	if err != nil {
+		return err
 	}
+	for _, crd := range crds {
+		if crd.Spec.Names.Kind != "" {
+			s.cluster[crd.groupKind()] = crd.Spec.Scope == "Cluster"
+		}
+	}
+	return nil
 }
 
 func (s *scopes) namespaced(gk schema.GroupKind) bool {
@@ -110,4 +86,62 @@ func (s *scopes) namespaced(gk schema.GroupKind) bool {
 		return !cluster
 	}
 	return !builtinClusterScoped[gk]
+}
+
+// crd is what the renderer reads of a CustomResourceDefinition.
+type crd struct {
+	Kind string `json:"kind"`
+	Spec struct {
+		Group string `json:"group"`
+		Scope string `json:"scope"`
+		Names struct {
+			Kind string `json:"kind"`
+		} `json:"names"`
+		Versions []struct {
+			Name   string `json:"name"`
+			Served bool   `json:"served"`
+		} `json:"versions"`
+	} `json:"spec"`
+}
+
+// readCRDs reads the CRDs of a YAML stream (or one JSON object), the
+// documents of kind CustomResourceDefinition.
+func readCRDs(stream []byte) ([]crd, error) {
+	var out []crd
+	for doc, err := range yamlDocs(stream) {
+		if err != nil {
+			return nil, err
+		}
+		var c crd
+		if err := yaml.Unmarshal(doc, &c); err != nil {
+			return nil, err
+		}
+		if c.Kind == "CustomResourceDefinition" {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// isCRD reports whether an object's kind is apiextensions.k8s.io's
+// CustomResourceDefinition.
+func isCRD(gvk schema.GroupVersionKind) bool {
+	return gvk.Group == "apiextensions.k8s.io" && gvk.Kind == "CustomResourceDefinition"
+}
+
+func (c crd) groupKind() schema.GroupKind {
+	return schema.GroupKind{Group: c.Spec.Group, Kind: c.Spec.Names.Kind}
+}
+
+// apiVersions lists "<group>/<version>" and "<group>/<version>/<Kind>"
+// for every served version of the CRD.
+func (c crd) apiVersions() []string {
+	var out []string
+	for _, v := range c.Spec.Versions {
+		if v.Served {
+			gv := c.Spec.Group + "/" + v.Name
+			out = append(out, gv, gv+"/"+c.Spec.Names.Kind)
+		}
+	}
+	return out
 }

@@ -55,7 +55,7 @@ func ReadSums(path string) (*Sums, error) {
 		if err := ref.validate(); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
 		}
-		if _, err := (&Cache{}).blobPath(f[3]); err != nil {
+		if _, err := checkDigest(f[3]); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
 		}
 		ref = ref.normal()

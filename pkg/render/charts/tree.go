@@ -1,8 +1,6 @@
 package charts
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -19,9 +17,7 @@ import (
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	helmchart "helm.sh/helm/v4/pkg/chart/v2"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
 	"github.com/polylab/polylab-gitops/pkg/render/verify"
@@ -61,12 +57,7 @@ func FromFiles(files map[string][]byte) (Tree, error) {
 		if parts := strings.Split(p, "/"); len(parts) >= 3 && parts[0] != "flux-system" {
 			unit = parts[1]
 		}
-		rd := k8syaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(files[p])))
-		for {
-			doc, err := rd.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
+		for doc, err := range yamlDocs(files[p]) {
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", p, err))
 				break
@@ -381,22 +372,22 @@ func crdAPIs(rendered []*Rendered, installs []Install, units map[string]bool) ([
 			continue
 		}
 		for _, o := range r.Objects {
-			if o.GetKind() != "CustomResourceDefinition" || o.GroupVersionKind().Group != "apiextensions.k8s.io" {
+			if !isCRD(o.GroupVersionKind()) {
 				continue
 			}
 			b, err := o.MarshalJSON()
 			if err != nil {
 				continue
 			}
-			vs, err := crdAPIVersions(b)
+			crds, err := readCRDs(b)
 			if err != nil {
 				continue
 			}
-			apis = append(apis, vs...)
-			group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
-			kind, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
-			if scope, _, _ := unstructured.NestedString(o.Object, "spec", "scope"); scope == "Cluster" {
-				scoped = append(scoped, schema.GroupKind{Group: group, Kind: kind})
+			for _, crd := range crds {
+				apis = append(apis, crd.apiVersions()...)
+				if crd.Spec.Scope == "Cluster" {
+					scoped = append(scoped, crd.groupKind())
+				}
 			}
 		}
 	}
@@ -420,21 +411,18 @@ func renderInstall(o Options, in Install, digests map[Ref]string, apis []string,
 	rel.KubeVersion = o.KubeVersion
 	rel.APIVersions = apis
 	rel.ClusterScoped = scoped
-	objs, err := Render(ch, rel)
+	objs, enabled, err := render(ch, rel)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", in, err)
 	}
-	r := &Rendered{Install: in, Chart: ch, Release: rel, Objects: objs}
-	// One fresh copy of the chart: its subcharts as it carries them,
-	// then as the values leave them (ProcessDependencies changes it).
+	r := &Rendered{Install: in, Chart: ch, Release: rel, Objects: objs, enabled: enabled}
+	// A fresh copy of the chart for its subcharts as it carries them
+	// (ProcessDependencies changed the one rendered).
 	hc, err := ch.helm()
 	if err != nil {
 		return nil, err
 	}
 	all := subcharts("", hc)
-	if r.enabled, err = processed(hc, rel.Values); err != nil {
-		return nil, fmt.Errorf("%s: %w", in, err)
-	}
 	on := map[string]bool{}
 	for _, p := range enabledPaths("", r.enabled) {
 		on[p] = true
@@ -447,20 +435,6 @@ func renderInstall(o Options, in Install, digests map[Ref]string, apis []string,
 		}
 	}
 	return r, nil
-}
-
-// processed removes from a chart the subcharts the values disable, as
-// Helm's install resolves them (conditions, tags, aliases and imported
-// values: chartutil.ProcessDependencies), and returns it.
-func processed(hc *helmchart.Chart, values map[string]any) (*helmchart.Chart, error) {
-	v, err := asHelmControllerValues(values)
-	if err != nil {
-		return nil, err
-	}
-	if err := chartutil.ProcessDependencies(hc, v); err != nil {
-		return nil, fmt.Errorf("failed to process chart dependencies: %w", err)
-	}
-	return hc, nil
 }
 
 // subcharts lists the subcharts a chart carries, depth first, each as
