@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/polylab/polylab-gitops/internal/cli"
+	"github.com/polylab/polylab-gitops/internal/english"
 	"github.com/polylab/polylab-gitops/pkg/render"
 	"github.com/polylab/polylab-gitops/pkg/render/charts"
 	"github.com/polylab/polylab-gitops/pkg/render/kube"
@@ -152,13 +153,6 @@ func (c *command) renderCharts(ctx context.Context, t charts.Tree, sums *charts.
 	return rendered, false
 }
 
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
-
 // check renders the charts and checks the model against them.
 func (c *command) check(ctx context.Context, out string, start time.Time) int {
 	r := c.result
@@ -175,9 +169,9 @@ func (c *command) check(ctx context.Context, out string, start time.Time) int {
 	for _, rel := range rendered {
 		objects += len(rel.Objects)
 	}
-	fmt.Fprintf(c.stdout, "render: %s: %s rendered with their charts, %s:\n", filepath.ToSlash(out), plural(len(rendered), "HelmRelease"), plural(objects, "object"))
+	fmt.Fprintf(c.stdout, "render: %s: %s rendered with their charts, %s:\n", filepath.ToSlash(out), english.Plural(len(rendered), "HelmRelease"), english.Plural(objects, "object"))
 	for _, rel := range rendered {
-		fmt.Fprintf(c.stdout, "  %s: %s (%s), %s", rel.Install, strings.TrimPrefix(rel.ChartName(), "chart "), rel.Chart.Digest[:len("sha256:")+12], plural(len(rel.Objects), "object"))
+		fmt.Fprintf(c.stdout, "  %s: %s (%s), %s", rel.Install, strings.TrimPrefix(rel.ChartName(), "chart "), rel.Chart.Digest[:len("sha256:")+12], english.Plural(len(rel.Objects), "object"))
 		var on, off []string
 		for _, s := range rel.Subcharts {
 			on = append(on, subchart(s))

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/polylab/polylab-gitops/internal/cli"
+	"github.com/polylab/polylab-gitops/internal/english"
 	"github.com/polylab/polylab-gitops/pkg/render"
 	"github.com/polylab/polylab-gitops/pkg/render/review"
 	"github.com/polylab/polylab-gitops/pkg/render/tree"
@@ -166,7 +167,7 @@ func removals(t *tree.Tree, plan *tree.Plan) string {
 		what = append(what, "namespaces "+and(r.Namespaces)+" with everything in them")
 	}
 	if r.Flows > 0 {
-		what = append(what, plural(r.Flows, "flow"))
+		what = append(what, english.Plural(r.Flows, "flow"))
 	}
 	if len(what) == 0 {
 		return ""
@@ -180,13 +181,6 @@ func and(items []string) string {
 		return strings.Join(items, "")
 	}
 	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // startCPUProfile profiles the process into file until stop is called.

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/polylab/polylab-gitops/internal/english"
 	"github.com/polylab/polylab-gitops/pkg/render/model"
 	"github.com/polylab/polylab-gitops/pkg/render/policy"
 )
@@ -85,7 +86,7 @@ func readmeNodes(b *bytes.Buffer, c *model.Model) {
 		row(b, n.Name, role, addr(n.IP), n.Arch, hardware(n.Hardware), strings.Join(gpus, ", "), volumes, strings.Join(taints, ", "))
 	}
 	servers := c.Servers
-	fmt.Fprintf(b, "\n%s built: %s. The first server, %s, started the etcd cluster.\n", plural(len(servers), "server"), model.QuorumFacts(len(servers)), firstName(servers))
+	fmt.Fprintf(b, "\n%s built: %s. The first server, %s, started the etcd cluster.\n", english.Plural(len(servers), "server"), model.QuorumFacts(len(servers)), firstName(servers))
 	b.WriteString("\n```mermaid\n" + NodeGraph(c) + "```\n")
 }
 
@@ -95,14 +96,6 @@ func addr(a netip.Addr) string {
 		return ""
 	}
 	return a.String()
-}
-
-// plural writes a count and its noun: 1 server, 3 servers.
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func firstName(nodes []*model.Node) string {

@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/rogpeppe/go-internal/diff"
+
+	"github.com/polylab/polylab-gitops/internal/english"
 )
 
 // Marker starts every Markdown report: the pull-request workflow finds
@@ -76,14 +78,14 @@ func (r *Report) summary() string {
 	var parts []string
 	if kustomizations > 0 {
 		parts = append(parts, fmt.Sprintf("%s %s: %s added, %d changed, %d removed",
-			plural(kustomizations, "Kustomization"), changes(kustomizations), plural(added, "object"), changed, removed))
+			english.Plural(kustomizations, "Kustomization"), changes(kustomizations), english.Plural(added, "object"), changed, removed))
 	}
 	if charts > 0 {
 		parts = append(parts, fmt.Sprintf("the charts of %s render otherwise: %s added, %d changed, %d removed",
-			plural(charts, "HelmRelease"), plural(chartAdded, "object"), chartChanged, chartRemoved))
+			english.Plural(charts, "HelmRelease"), english.Plural(chartAdded, "object"), chartChanged, chartRemoved))
 	}
 	if files > 0 {
-		parts = append(parts, fmt.Sprintf("%s not applied by Flux %s", plural(files, "file"), changes(files)))
+		parts = append(parts, fmt.Sprintf("%s not applied by Flux %s", english.Plural(files, "file"), changes(files)))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -94,13 +96,6 @@ func changes(n int) string {
 		return "changes"
 	}
 	return "change"
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // groupSummary counts a group's changes: "2 added, 1 changed".
@@ -163,7 +158,7 @@ func WriteText(w io.Writer, r *Report, h Heading) error {
 	if len(r.Dangers) == 0 {
 		fmt.Fprintf(bw, "\nNo danger notes.\n")
 	} else {
-		fmt.Fprintf(bw, "\n%s:\n", plural(len(r.Dangers), "danger note"))
+		fmt.Fprintf(bw, "\n%s:\n", english.Plural(len(r.Dangers), "danger note"))
 		for _, d := range r.Dangers {
 			fmt.Fprintf(bw, "  ! %s (%s): %s\n", d.Rule, shortGroup(d.Group), d.Message)
 		}
@@ -250,7 +245,7 @@ func WriteMarkdown(w io.Writer, r *Report, h Heading) error {
 	}
 	fmt.Fprintf(&b, "**%s.**", r.summary())
 	if len(r.Dangers) > 0 {
-		fmt.Fprintf(&b, " ⚠️ **%s.**", plural(len(r.Dangers), "danger note"))
+		fmt.Fprintf(&b, " ⚠️ **%s.**", english.Plural(len(r.Dangers), "danger note"))
 	}
 	b.WriteString("\n\n| | added | changed | removed |\n|:--|--:|--:|--:|\n")
 	for _, g := range r.Groups {
@@ -279,7 +274,7 @@ func WriteMarkdown(w io.Writer, r *Report, h Heading) error {
 		markdownGroup(&d, g)
 		if b.Len()+d.Len() > maxMarkdown {
 			fmt.Fprintf(&b, "\nThe details of %s are left out to keep this comment short; `%s` shows them all.\n",
-				plural(len(r.Groups)-i, "more group"), h.command())
+				english.Plural(len(r.Groups)-i, "more group"), h.command())
 			break
 		}
 		b.Write(d.Bytes())
@@ -389,7 +384,7 @@ func pictureCounts(p Picture) string {
 		noun string
 	}{{len(p.Flows), "flow"}, {len(p.Addresses), "LoadBalancer IP claim"}, {len(p.Units), "Kustomization"}, {len(p.Moves), "move between Kustomizations"}} {
 		if c.n > 0 {
-			parts = append(parts, plural(c.n, c.noun))
+			parts = append(parts, english.Plural(c.n, c.noun))
 		}
 	}
 	return strings.Join(parts, ", ")
