@@ -2,10 +2,12 @@ package crds_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/polylab/polylab-gitops/e2e/crds"
 	"github.com/polylab/polylab-gitops/e2e/tools"
+	"github.com/polylab/polylab-gitops/pkg/render"
 )
 
 func TestNuclio(t *testing.T) {
@@ -94,5 +96,18 @@ func TestFluxInstance(t *testing.T) {
 		if _, ok := spec.Properties[field]; !ok {
 			t.Errorf("FluxInstance spec has no %s", field)
 		}
+	}
+}
+
+// TestFluxOperatorIsThePinnedOne: the FluxInstance CRD the proof installs
+// is the one of the Flux Operator the cluster pins in versions.cue, so a
+// bump there cannot leave the proof on the old CRD.
+func TestFluxOperatorIsThePinnedOne(t *testing.T) {
+	m, err := render.Load(render.DirSource("../../cue"), "polylab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pinned := "v" + strings.TrimPrefix(m.Versions.FluxOperator.Version, "v"); pinned != crds.FluxOperatorVersion {
+		t.Errorf("versions.cue pins the Flux Operator %s, but e2e/crds installs the FluxInstance CRD of %s: set FluxOperatorVersion in e2e/crds/fluxoperator.go to %s, with the go.sum hash of %s@%s", pinned, crds.FluxOperatorVersion, pinned, crds.FluxOperatorModule, pinned)
 	}
 }
